@@ -1,0 +1,1 @@
+# basis part of src/basis (automake fragment, included by Makefile.am)

@@ -1,0 +1,1 @@
+# geom part of src/geom (automake fragment, included by Makefile.am)

@@ -1,0 +1,1 @@
+# structure part of src/geom (automake fragment, included by Makefile.am)

@@ -1,0 +1,1 @@
+# cp2k part of src/io (automake fragment, included by Makefile.am)

@@ -1,0 +1,1 @@
+# sample part of src/io (automake fragment, included by Makefile.am)

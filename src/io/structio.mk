@@ -1,0 +1,1 @@
+# structio part of src/io (automake fragment, included by Makefile.am)

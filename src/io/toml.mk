@@ -1,0 +1,1 @@
+# toml part of src/io (automake fragment, included by Makefile.am)

@@ -1,0 +1,1 @@
+# mat part of src/mat (automake fragment, included by Makefile.am)

@@ -1,0 +1,1 @@
+# basis part of tests/basis (automake fragment, included by Makefile.am)

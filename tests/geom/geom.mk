@@ -1,0 +1,1 @@
+# geom part of tests/geom (automake fragment, included by Makefile.am)

@@ -1,0 +1,1 @@
+# structure part of tests/geom (automake fragment, included by Makefile.am)

@@ -1,0 +1,1 @@
+# sample part of tests/io (automake fragment, included by Makefile.am)

@@ -1,0 +1,1 @@
+# structio part of tests/io (automake fragment, included by Makefile.am)

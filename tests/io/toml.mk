@@ -1,0 +1,1 @@
+# toml part of tests/io (automake fragment, included by Makefile.am)

@@ -1,0 +1,1 @@
+# mat part of tests/mat (automake fragment, included by Makefile.am)
