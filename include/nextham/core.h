@@ -160,4 +160,31 @@ double nh_timer_get(const char *phase); /* accumulated seconds */
 void nh_timer_reset(void);
 nh_err nh_timer_summary(const nh_ctx *ctx);
 
+/* ---------------------------------------------------------------------------
+ * Hash map from a 128-bit key (two uint64) to an int64 value, open
+ * addressing with linear probing. Used for atom lookups by global index
+ * (key gid, 0) and block lookups by (i, j, n) (see nh_hmap_block_key).
+ * ------------------------------------------------------------------------- */
+typedef struct nh_hmap {
+  uint64_t *k1, *k2;
+  int64_t *val;
+  unsigned char *used;
+  size_t cap, count;
+} nh_hmap;
+
+nh_err nh_hmap_init(nh_hmap *h, size_t expected);
+void nh_hmap_free(nh_hmap *h);
+/* Inserts or overwrites. */
+nh_err nh_hmap_put(nh_hmap *h, uint64_t k1, uint64_t k2, int64_t val);
+/* Returns the value, or -1 when absent (values stored must be >= 0). */
+int64_t nh_hmap_get(const nh_hmap *h, uint64_t k1, uint64_t k2);
+/* Packs a block key (atoms < 2^32, |n_k| < 2^20) into two words. */
+static inline void nh_hmap_block_key(int64_t i, int64_t j, const int n[3],
+                                     uint64_t *k1, uint64_t *k2) {
+  *k1 = ((uint64_t)i << 32) | (uint64_t)(uint32_t)j;
+  *k2 = ((uint64_t)(uint32_t)(n[0] + (1 << 20)) << 42) |
+        ((uint64_t)(uint32_t)(n[1] + (1 << 20)) << 21) |
+        (uint64_t)(uint32_t)(n[2] + (1 << 20));
+}
+
 #endif

@@ -63,10 +63,39 @@ static void test_timer_and_memory(void **state) {
   assert_nh_fails(nh_malloc((size_t)1 << 62, &p), NH_ERR_MEM, "cannot allocate");
 }
 
+/* The map must agree with a direct table through growth and overwrites. */
+static void test_hmap(void **state) {
+  (void)state;
+  nh_hmap h;
+  assert_nh_ok(nh_hmap_init(&h, 0));
+  const int n = 20000;
+  for (int i = 0; i < n; i++) {
+    int img[3] = {i % 7 - 3, -(i % 5), i % 3};
+    uint64_t k1, k2;
+    nh_hmap_block_key(i, (i * 7919) % n, img, &k1, &k2);
+    assert_nh_ok(nh_hmap_put(&h, k1, k2, i));
+  }
+  assert_int_equal(h.count, n);
+  for (int i = 0; i < n; i++) {
+    int img[3] = {i % 7 - 3, -(i % 5), i % 3}, other[3] = {img[0], img[1], img[2] + 1};
+    uint64_t k1, k2;
+    nh_hmap_block_key(i, (i * 7919) % n, img, &k1, &k2);
+    assert_int_equal(nh_hmap_get(&h, k1, k2), i);
+    nh_hmap_block_key(i, (i * 7919) % n, other, &k1, &k2);
+    if (other[2] == 3) assert_int_equal(nh_hmap_get(&h, k1, k2), -1);
+  }
+  assert_nh_ok(nh_hmap_put(&h, 5, 6, 42));
+  assert_nh_ok(nh_hmap_put(&h, 5, 6, 43));
+  assert_int_equal(nh_hmap_get(&h, 5, 6), 43);
+  assert_int_equal(h.count, n + 1);
+  nh_hmap_free(&h);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_error_traceback),
     cmocka_unit_test(test_error_first_wins),
     cmocka_unit_test(test_agree),
     cmocka_unit_test(test_timer_and_memory),
+    cmocka_unit_test(test_hmap),
 };
 NH_TEST_MAIN(tests)
