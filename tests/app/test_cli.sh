@@ -1,0 +1,136 @@
+#!/bin/sh
+# Command-line behaviour: help/version, and bad input of every kind gives one
+# clear message (file, line, key) and a non-zero exit on every rank.
+set -u
+: "${NEXTHAM:?run through make check}"
+src="$NH_TOP_SRCDIR"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+mpi() { np=$1; shift; timeout 120 $MPIEXEC --oversubscribe -n "$np" "$NEXTHAM" "$@"; }
+
+# expect NP EXPECTED_STATUS NEEDLE ARGS...: runs nextham on NP ranks, checks
+# the exit status (0 or non-zero) and that stdout+stderr contain NEEDLE.
+expect() {
+  np=$1 want=$2 needle=$3; shift 3
+  out=$(mpi "$np" "$@" 2>&1); rc=$?
+  ok=1
+  if [ "$want" = 0 ]; then [ $rc -eq 0 ] || ok=0; else [ $rc -ne 0 ] || ok=0; fi
+  printf '%s' "$out" | grep -qF -- "$needle" || ok=0
+  # an error is printed once, not once per rank
+  if [ "$want" != 0 ] && [ "$(printf '%s\n' "$out" | grep -c 'nextham: ')" -ne 1 ]; then ok=0; fi
+  if [ $ok = 1 ]; then echo "ok: $np rank(s): $*"; else
+    echo "FAIL: $np rank(s): $* (exit $rc, wanted '$needle')"; printf '%s\n' "$out" | head -20
+    fails=$((fails + 1)); fi
+}
+
+expect 1 0 "nextham 0." --version
+expect 1 0 "Usage:" --help
+expect 2 1 "unknown option '--bogus'" --bogus
+expect 2 1 "no input file given"
+expect 2 1 "missing.toml" "$tmp/missing.toml"
+
+cp "$src/input/examples/si-graph/si64.vasp" "$tmp/"
+cat > "$tmp/syntax.toml" <<'T'
+task = "graph"
+[structure]
+file = "si64.vasp
+T
+expect 2 1 "syntax.toml:3:" "$tmp/syntax.toml"
+
+cat > "$tmp/unknown.toml" <<'T'
+task = "graph"
+[structure]
+file = "si64.vasp"
+[graph]
+cutof = 6.0
+T
+for np in 1 2 3; do expect $np 1 "unknown.toml:5: unknown key 'graph.cutof' (did you mean 'cutoff'?)" "$tmp/unknown.toml"; done
+
+cat > "$tmp/type.toml" <<'T'
+task = "graph"
+[structure]
+file = "si64.vasp"
+[graph]
+cutoff = "large"
+T
+expect 2 1 "type.toml:5: key 'graph.cutoff' must be a float" "$tmp/type.toml"
+
+printf 'task = "bands2"\n' > "$tmp/task.toml"
+expect 2 1 "task.toml:1: unknown task 'bands2'" "$tmp/task.toml"
+
+printf 'task = "graph"\n[structure]\nfile = "nothere.vasp"\n' > "$tmp/nofile.toml"
+expect 2 1 "nothere.vasp" "$tmp/nofile.toml"
+
+# unknown element, and atoms too close (through the periodic boundary)
+sed 's/^Si$/Xq/' "$tmp/si64.vasp" > "$tmp/bad-element.vasp"
+printf 'task = "graph"\n[structure]\nfile = "bad-element.vasp"\n' > "$tmp/element.toml"
+expect 2 1 "bad-element.vasp" "$tmp/element.toml"
+cat > "$tmp/close.vasp" <<'T'
+two atoms 0.3 Å apart through the cell boundary
+1.0
+5.0 0.0 0.0
+0.0 5.0 0.0
+0.0 0.0 5.0
+Si
+2
+Cartesian
+0.1 1.0 1.0
+4.8 1.0 1.0
+T
+printf 'task = "graph"\n[structure]\nfile = "close.vasp"\n' > "$tmp/close.toml"
+expect 2 1 "close.vasp" "$tmp/close.toml"
+
+# more ranks than atoms
+cat > "$tmp/two.vasp" <<'T'
+Si2
+1.0
+0.0 2.715 2.715
+2.715 0.0 2.715
+2.715 2.715 0.0
+Si
+2
+Direct
+0.0 0.0 0.0
+0.25 0.25 0.25
+T
+printf 'task = "graph"\n[structure]\nfile = "two.vasp"\n' > "$tmp/two.toml"
+expect 3 1 "use at most 2 ranks" "$tmp/two.toml"
+expect 2 0 "Neighbour graph" "$tmp/two.toml"
+
+# the graph is the same for 1, 2 and 3 ranks
+for np in 1 2 3; do
+  mpi $np "$src/input/examples/si-graph/si-graph.toml" > "$tmp/graph$np.out" 2>&1 ||
+    { echo "FAIL: graph example with $np ranks"; cat "$tmp/graph$np.out"; fails=$((fails + 1)); }
+  grep 'neighbours per atom' "$tmp/graph$np.out" > "$tmp/nb$np" || fails=$((fails + 1))
+done
+if cmp -s "$tmp/nb1" "$tmp/nb2" && cmp -s "$tmp/nb1" "$tmp/nb3"; then
+  echo "ok: graph identical for 1, 2, 3 ranks: $(cat "$tmp/nb1")"
+else echo "FAIL: graph differs between rank counts"; cat "$tmp"/nb?; fails=$((fails + 1)); fi
+# Si diamond within 8 Å: 4+12+12+6+12+24+16+12+24 = 122 neighbours... check
+# against the count printed by a brute-force reference below.
+want=$(/usr/bin/python3 - "$src/input/examples/si-graph/si64.vasp" <<'P' 2>/dev/null
+import sys
+import itertools, math
+L=[l.split() for l in open(sys.argv[1])]
+a=[[float(x) for x in L[i]] for i in (2,3,4)]
+fr=[[float(x) for x in l[:3]] for l in L[8:8+64]]
+cart=lambda s:[sum(s[k]*a[k][d] for k in range(3)) for d in range(3)]
+P=[cart(s) for s in fr]
+n=0
+for i in range(64):
+  for j in range(64):
+    for m in itertools.product(range(-2,3),repeat=3):
+      if i==j and m==(0,0,0): continue
+      r=[P[j][d]+sum(m[k]*a[k][d] for k in range(3))-P[i][d] for d in range(3)]
+      if math.sqrt(sum(x*x for x in r))<8.0: n+=1
+print("%.2f"%(n/64))
+P
+)
+if [ -n "$want" ]; then
+  if grep -q "neighbours per atom (average) $want" "$tmp/graph1.out"; then echo "ok: $want neighbours per atom, as brute force"
+  else echo "FAIL: brute force says $want neighbours per atom"; cat "$tmp/nb1"; fails=$((fails + 1)); fi
+fi
+
+echo "test_cli: $fails failure(s)"
+[ $fails -eq 0 ]
