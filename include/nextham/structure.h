@@ -22,19 +22,27 @@ nh_err nh_structure_copy(const nh_structure *src, nh_structure **dst);
 
 /* Reads a structure file. format is "poscar", "xyz" (extended XYZ), "cp2k"
  * (the &CELL/&COORD of a CP2K input) or "auto" (from the file name:
- * POSCAR*, CONTCAR*, *.vasp -> poscar; *.xyz/*.extxyz -> xyz; *.inp -> cp2k).
- * Errors name the file and line. The result is validated. */
+ * POSCAR*, CONTCAR*, *.vasp, *.poscar -> poscar; *.xyz, *.extxyz -> xyz;
+ * *.inp -> cp2k). Errors (NH_ERR_INPUT for bad content, NH_ERR_FILE for an
+ * unreadable file) name the file and line. The result is validated with
+ * NH_MIN_DIST. Formats, units and conventions: docs/structures.md. */
 nh_err nh_structure_read(const char *path, const char *format, nh_structure **s);
 nh_err nh_structure_read_poscar(const char *path, nh_structure **s);
 nh_err nh_structure_read_xyz(const char *path, nh_structure **s);
 nh_err nh_structure_read_cp2k(const char *path, nh_structure **s);
-/* Writers (Å), for conversions and tests. */
+/* Writers (Å, 15 decimals, written to "<path>.tmp" then renamed): extended
+ * XYZ with Lattice and pbc; POSCAR v5 Cartesian (always 3-D periodic: the
+ * pbc flags are not kept). Reading back gives the structure to 1e-12 Å. */
 nh_err nh_structure_write_xyz(const nh_structure *s, const char *path);
 nh_err nh_structure_write_poscar(const nh_structure *s, const char *path);
 
-/* Checks: at least one atom, known elements (1..118), right-handed
- * non-singular cell, no two atoms closer than min_dist (bohr; the default
- * NH_MIN_DIST is 0.5 Å) including through periodic images. O(N) with cells. */
+/* Checks: at least one atom, known elements (1..118), finite coordinates,
+ * right-handed non-singular cell (det / (|a1||a2||a3|) > 1e-8), no two atoms
+ * closer than min_dist (bohr; the default NH_MIN_DIST is 0.5 Å) including
+ * through periodic images (so periodic lattice vectors are at least
+ * min_dist long). min_dist <= 0 skips the distance checks. O(N) with cell
+ * lists (nh_neighbors_build_periodic). Messages name s->source and the
+ * atoms (1-based, with element symbols) at fault; code NH_ERR_INPUT. */
 #define NH_MIN_DIST (0.5 / NH_BOHR_ANGSTROM)
 nh_err nh_structure_validate(const nh_structure *s, double min_dist);
 
