@@ -27,6 +27,10 @@ static nh_err json_string(nh_toml_buf *b, const char *s, size_t len) {
   return nh_toml_buf_addc(b, '"');
 }
 
+static nh_err add_text(nh_toml_buf *b, const char *s) {
+  return nh_toml_buf_add(b, s, strlen(s));
+}
+
 /* The shortest "%.*g" text that reads back as the same double. */
 static void format_double(double x, char *out, size_t size) {
   if (isnan(x)) {
@@ -62,10 +66,9 @@ static nh_err json_scalar(nh_toml_buf *b, const nh_toml_val *v) {
     break;
   }
   if (s == text) len = strlen(text);
-  NH_CALL(nh_toml_buf_add(b, "{\"type\": \"", 10));
-  const char *type = nh_toml_type_name(v->type);
-  NH_CALL(nh_toml_buf_add(b, type, strlen(type)));
-  NH_CALL(nh_toml_buf_add(b, "\", \"value\": ", 11));
+  NH_CALL(add_text(b, "{\"type\": \""));
+  NH_CALL(add_text(b, nh_toml_type_name(v->type)));
+  NH_CALL(add_text(b, "\", \"value\": "));
   NH_CALL(json_string(b, s, len));
   return nh_toml_buf_addc(b, '}');
 }

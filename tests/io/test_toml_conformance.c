@@ -296,7 +296,7 @@ static int run_valid(const char *dir, const char *rel) {
   size_t nmine = 0, nwant = 0;
   const char *jerr = NULL;
   int ok = 0;
-  snprintf(path, sizeof path, "%s/%s", dir, rel);
+  snprintf(path, sizeof path, "%.2000s/%.2000s", dir, rel);
   snprintf(jpath, sizeof jpath, "%.*s.json", (int)(strlen(path) - 5), path);
   nh_err err = nh_toml_parse_file(path, &doc);
   if (err) {
@@ -336,7 +336,7 @@ done:
 static int run_invalid(const char *dir, const char *rel) {
   char path[4096];
   nh_toml *doc = NULL;
-  snprintf(path, sizeof path, "%s/%s", dir, rel);
+  snprintf(path, sizeof path, "%.2000s/%.2000s", dir, rel);
   nh_err err = nh_toml_parse_file(path, &doc);
   if (!err) {
     printf("FAIL invalid %s: accepted\n", rel);
