@@ -30,14 +30,19 @@ typedef struct nh_neighbors {
 
 /* Points 0..ncenter-1 are centres; all npoints (centres first, then ghosts)
  * are candidates. gid[k] and image[k] give the global atom and image shift
- * of point k; x[k] its Cartesian position. Pairs with r < rcut are kept. */
+ * of point k; x[k] its Cartesian position. Pairs with r < rcut (strictly)
+ * are kept, keyed (gid[c], gid[k], image[k]) with d = x[k] - x[c]: centres
+ * must sit at image 0 and have distinct gid. A point is never its own
+ * neighbour unless include_self. rcut > 0. O(npoints + pairs) time, exact
+ * allocation (count pass, fill pass); the pairs take 64 bytes each. */
 nh_err nh_neighbors_build(int64_t ncenter, int64_t npoints,
                           const double (*x)[3], const int64_t *gid,
                           const int (*image)[3], double rcut, int include_self,
                           nh_neighbors **nl);
 /* Serial convenience: every atom of s is a centre, positions are CP2K-wrapped
  * first, and all periodic images within rcut are generated (any triclinic
- * cell, mixed periodicity, rcut larger than the cell). */
+ * cell, mixed periodicity, rcut larger than the cell). Memory O(N + images
+ * within rcut of the cell + pairs). */
 nh_err nh_neighbors_build_periodic(const nh_structure *s, double rcut,
                                    int include_self, nh_neighbors **nl);
 nh_err nh_neighbors_destroy(nh_neighbors **nl);
