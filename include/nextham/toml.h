@@ -74,9 +74,10 @@ const char *nh_toml_key_at(const nh_toml_val *tbl, size_t i, size_t *len);
 /* Value under `key` in a table, or NULL. */
 nh_toml_val *nh_toml_find(const nh_toml_val *tbl, const char *key);
 
-/* Scalars, without type conversion (the caller checked the type). */
+/* Scalars, without type checks (the caller checked the type; a value of
+ * another type gives 0). nh_toml_double also converts an integer. */
 int64_t nh_toml_int(const nh_toml_val *v);
-double nh_toml_double(const nh_toml_val *v); /* also of an integer */
+double nh_toml_double(const nh_toml_val *v);
 int nh_toml_bool(const nh_toml_val *v);
 /* Strings and date/time values (the validated text, normalised to
  * "T" and "Z" and at least millisecond digits); length in *len if not NULL. */
@@ -88,6 +89,8 @@ const char *nh_toml_string(const nh_toml_val *v, size_t *len);
  * the key as used. Type errors read
  *   FILE:LINE: key 'solver.nbands' must be an integer, got a string
  * Integers are accepted where a float is expected, not the reverse.
+ * `key` is one key, never a dotted path (that is an NH_ERR_ARG): read
+ * sub-tables with nh_toml_get_table.
  * ------------------------------------------------------------------------- */
 nh_err nh_toml_get_int(nh_toml_val *tbl, const char *key, int64_t def,
                        int64_t *out);

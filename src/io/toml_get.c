@@ -38,7 +38,9 @@ static nh_err remember(nh_toml_val *tbl, const char *key) {
 /* The value of key in tbl (NULL if tbl or the key is absent), marked used. */
 static nh_err lookup(nh_toml_val *tbl, const char *key, nh_toml_val **out) {
   *out = NULL;
-  NH_CHECK(key, NH_ERR_ARG, "NULL key");
+  NH_CHECK(key && !strchr(key, '.'), NH_ERR_ARG,
+           "getters take one key, not a dotted path ('%s'): read the "
+           "sub-table with nh_toml_get_table first", key ? key : "(null)");
   if (!tbl) return NH_OK;
   NH_CHECK(tbl->type == NH_TOML_TABLE, NH_ERR_ARG,
            "looking up key '%s' in a value that is not a table", key);
@@ -200,6 +202,8 @@ void nh_toml_mark_used(nh_toml_val *v) {
 
 nh_err nh_toml_require(nh_toml_val *tbl, const char *key) {
   char path[512];
+  NH_CHECK(key && !strchr(key, '.'), NH_ERR_ARG,
+           "getters take one key, not a dotted path ('%s')", key ? key : "(null)");
   NH_CHECK(tbl, NH_ERR_INPUT, "missing required key '%s' (its table is absent)",
            key);
   NH_CHECK(tbl->type == NH_TOML_TABLE, NH_ERR_ARG,

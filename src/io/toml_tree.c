@@ -130,14 +130,17 @@ nh_toml_val *nh_toml_find(const nh_toml_val *tbl, const char *key) {
 }
 
 int64_t nh_toml_int(const nh_toml_val *v) {
-  return v->type == NH_TOML_INT ? v->num.i : (int64_t)v->num.d;
+  return v->type == NH_TOML_INT ? v->num.i : 0;
 }
 
 double nh_toml_double(const nh_toml_val *v) {
-  return v->type == NH_TOML_INT ? (double)v->num.i : v->num.d;
+  if (v->type == NH_TOML_INT) return (double)v->num.i;
+  return v->type == NH_TOML_FLOAT ? v->num.d : 0.0;
 }
 
-int nh_toml_bool(const nh_toml_val *v) { return v->num.b; }
+int nh_toml_bool(const nh_toml_val *v) {
+  return v->type == NH_TOML_BOOL ? v->num.b : 0;
+}
 
 const char *nh_toml_string(const nh_toml_val *v, size_t *len) {
   if (len) *len = v->str ? v->len : 0;

@@ -152,6 +152,8 @@ static void test_getter_type_errors(void **state) {
   assert_null(t);
   assert_nh_fails(nh_toml_get_array(s, "sub", &t), NH_ERR_INPUT,
                   "must be an array, got an integer");
+  assert_nh_fails(nh_toml_get_int(nh_toml_root(doc), "solver.nbands", 0, &i),
+                  NH_ERR_ARG, "not a dotted path");
   /* A string default larger than the buffer is the caller's bug. */
   assert_nh_fails(nh_toml_get_string(s, "x", "longer", buf, sizeof buf),
                   NH_ERR_ARG, "cannot hold its default");
