@@ -125,6 +125,16 @@ static void check_ghosts(const nh_domain *dom, const nh_structure *s,
   int m[3] = {0, 0, 0}, n[3];
   nh_domain_region(dom, lo, hi);
   nh_structure_wrap_cp2k(s, tau);
+  /* the region is the bounding box of the owned, wrapped atoms */
+  for (int c = 0; c < 3; c++) {
+    double mn = INFINITY, mx = -INFINITY;
+    for (int64_t k = 0; k < at->nlocal; k++) {
+      assert_true(at->x[k][c] == tau[at->gid[k]][c]);
+      mn = fmin(mn, at->x[k][c]);
+      mx = fmax(mx, at->x[k][c]);
+    }
+    assert_true(lo[c] == mn && hi[c] == mx);
+  }
   assert_nh_ok(nh_lattice_reciprocal(s->lattice, recip));
   for (int k = 0; k < 3; k++)
     if (s->pbc[k])
