@@ -40,11 +40,13 @@ static int64_t bin_of(const bin_grid *g, const double x[3]) {
          g->nb[0] * (bin_coord(g, x, 1) + g->nb[1] * bin_coord(g, x, 2));
 }
 
-/* Chooses the bin edges: at least rcut, and no more bins than about twice
- * the points (a tiny rcut over a large box must not allocate a huge grid). */
+/* Chooses the bin edges: at least rcut (plus a margin, so that rounding in
+ * the bin index cannot put two points closer than rcut two bins apart), and
+ * no more bins than about twice the points (a tiny rcut over a large box
+ * must not allocate a huge grid). */
 static void bins_shape(bin_grid *g, int64_t npoints, const double lo[3],
                        const double hi[3], double rcut) {
-  double h = rcut, limit = 2.0 * (double)npoints + 27;
+  double h = rcut * (1 + 1e-9), limit = 2.0 * (double)npoints + 27;
   for (;;) {
     double total = 1;
     for (int c = 0; c < 3; c++) {
