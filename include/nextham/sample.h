@@ -4,6 +4,7 @@
  *
  *   /                       attrs: format = "nextham-sample", version = 1,
  *                                  creator = "nextham <version>"
+ *   /structure              attr source (file the structure came from)
  *   /structure/lattice      3x3 float64, Å, rows a1 a2 a3
  *   /structure/positions    Nx3 float64, Å, Cartesian (as given in the input)
  *   /structure/numbers      N int32
@@ -14,7 +15,7 @@
  *                           (nshell int32), exponents and coefficients
  *                           (sum nprim float64, bohr^-2 and file values)
  *   /basis/orbital_offsets  N+1 int64: first orbital of each atom
- *   /matrices/<name>        attrs unit ("eV" or "1"), ...
+ *   /matrices/<name>        attr unit ("eV" or "1")
  *   /matrices/<name>/pairs  Mx5 int64 (i, j, n1, n2, n3), atoms 0-based
  *   /matrices/<name>/offsets M+1 int64 into values
  *   /matrices/<name>/values float64, row-major blocks; Hamiltonians in eV,
@@ -25,6 +26,8 @@
  * renamed when complete, so a failed run never replaces a good file. */
 #ifndef NEXTHAM_SAMPLE_H
 #define NEXTHAM_SAMPLE_H
+
+#include <stdio.h>
 
 #include "nextham/basis.h"
 #include "nextham/core.h"
@@ -60,8 +63,14 @@ nh_err nh_sample_read_basis(const nh_ctx *ctx, const char *path,
 nh_err nh_sample_read_matrix(const char *path, const char *name,
                              const nh_domain *dom, const nh_basis *b,
                              double scale, nh_mat **m);
-/* Names of the matrices present; *names is freed with nh_free. */
+/* Collective. Names of the matrices present (in name order); *names is
+ * freed with nh_free. */
 nh_err nh_sample_list_matrices(const nh_ctx *ctx, const char *path,
                                int *count, char (**names)[64]);
+/* Collective (`nextham info FILE.h5`). Rank 0 prints to out the format and
+ * version, number of atoms, formula, cell (Å), pbc, the basis of each
+ * element, and per matrix: blocks, values, unit, number of lattice images
+ * and max |value|. Every rank reads a share of each matrix. */
+nh_err nh_sample_info(const nh_ctx *ctx, const char *path, FILE *out);
 
 #endif
