@@ -1,0 +1,36 @@
+/* Private parts of the integrals module: Cartesian component tables, the
+ * Cartesian -> spherical transform and the 1-D Obara-Saika kernels. */
+#ifndef NEXTHAM_INTIMPL_H
+#define NEXTHAM_INTIMPL_H
+
+#include "nextham/integrals.h"
+
+/* Leading dimension of the 1-D tables: indices 0..NH_INT_LCART + 1 (the +1
+ * for the derivatives of the kinetic energy). */
+#define NH_INT_LD1D (NH_INT_LCART + 2)
+#define NH_INT_NCARTMAX ((NH_INT_LCART + 1) * (NH_INT_LCART + 2) / 2)
+
+static inline int nh_int_ncart(int L) { return (L + 1) * (L + 2) / 2; }
+
+/* Cartesian components of degree L, in the order lx = L..0, then
+ * ly = L-lx..0 (lz = L-lx-ly): index (L-lx)(L-lx+1)/2 + lz. */
+typedef struct nh_int_cart {
+  unsigned char x[NH_INT_NCARTMAX], y[NH_INT_NCARTMAX], z[NH_INT_NCARTMAX];
+} nh_int_cart;
+const nh_int_cart *nh_int_cart_table(int L);
+
+/* Dense (2l+1) x ncart(l+rpow) matrix, row m: r^rpow P_{l,m} expanded in the
+ * Cartesian monomials of degree l+rpow. */
+const double *nh_int_c2s(int l, int rpow);
+
+/* 1-D overlap table e[i * NH_INT_LD1D + j] = int (x-A)^i (x-B)^j
+ * exp(-p (x-P)^2) dx / sqrt(pi/p), for i <= imax, j <= jmax, with
+ * pa = P-A, pb = P-B and oo2p = 1/(2p). */
+void nh_int_os1d_overlap(int imax, int jmax, double pa, double pb,
+                         double oo2p, double *e);
+/* 1-D kinetic table t[i][j] = 1/2 <d/dx a_i | d/dx b_j> in the same units,
+ * from an overlap table e of size (imax+1) x (jmax+1); a, b exponents. */
+void nh_int_os1d_kinetic(int imax, int jmax, double a, double b,
+                         const double *e, double *t);
+
+#endif

@@ -1,0 +1,6 @@
+# integrals part of tests/integrals (automake fragment, included by Makefile.am)
+check_PROGRAMS += tests/integrals/test_integrals
+TESTS += tests/integrals/test_integrals
+tests_integrals_test_integrals_SOURCES = tests/integrals/test_integrals.c
+tests_integrals_test_integrals_CPPFLAGS = $(NH_TEST_CPPFLAGS)
+tests_integrals_test_integrals_LDADD = $(NH_TEST_LDADD)
