@@ -10,6 +10,7 @@
 
 #include "nhtest.h"
 #include "nextham/cp2k.h"
+#include "nextham/sample.h"
 
 /* ---------------------------------------------------------------------------
  * Fixtures
@@ -194,7 +195,9 @@ static void test_out_errors(void **state) {
   const nh_ctx *ctx = nh_test_ctx();
   nh_cp2k_run *r = NULL;
   char bad[512];
+  char bad2[512];
   snprintf(bad, sizeof bad, "/tmp/nh-test-cp2k-out-%d.out", ctx->rank);
+  snprintf(bad2, sizeof bad2, "/tmp/nh-test-cp2k-out2-%d.out", ctx->rank);
   assert_nh_fails(nh_cp2k_read_run(ctx, "/nonexistent/x.out", &r),
                   NH_ERR_FILE, "cannot open CP2K output /nonexistent/x.out");
   /* no image table: the CSR print sections were missing */
@@ -204,6 +207,13 @@ static void test_out_errors(void **state) {
   assert_nh_fails(nh_cp2k_read_run(ctx, bad, &r), NH_ERR_FILE,
                   "no 'KS CSR write| N periodic images' table");
   assert_null(r);
+  /* CP2K's number formats: "S CSR write|2279 ..." and *** beyond 999 */
+  copy_edited(src, bad, ks, 0, " KS CSR write|357 periodic images\n");
+  copy_edited(bad, bad2, ks + 6, 0, "       ***      0      1      0\n");
+  assert_nh_ok(nh_cp2k_read_run(ctx, bad2, &r));
+  assert_int_equal(r->nimages, 357);
+  assert_image(r, 5, 0, 1, 0);
+  nh_cp2k_run_destroy(&r);
   /* a table cut short names the line */
   copy_edited(src, bad, ks + 100, 1 << 30, NULL);
   char expect[600];
@@ -217,6 +227,7 @@ static void test_out_errors(void **state) {
            atom);
   assert_nh_fails(nh_cp2k_read_run(ctx, bad, &r), NH_ERR_FILE, expect);
   unlink(bad);
+  unlink(bad2);
 }
 
 /* ---------------------------------------------------------------------------
@@ -635,6 +646,50 @@ static void test_import_errors(void **state) {
   imported_free(&im);
 }
 
+/* `nextham convert cp2k si2.out --h0 si2-guess.out`: the sample holds the
+ * exact structure, S, H and H0 in eV; read back they equal the import. */
+static void test_convert(void **state) {
+  (void)state;
+  const nh_ctx *ctx = nh_test_ctx();
+  imported im;
+  import_run(unpacked("si2"), &im);
+  const char *out0 = unpacked("si2-guess");
+  char h5[400];
+  snprintf(h5, sizeof h5, "%s/si2.h5", tmpdir);
+  assert_nh_ok(nh_cp2k_convert(ctx, im.run->out_path, out0, h5));
+  int count;
+  char(*names)[64] = NULL;
+  assert_nh_ok(nh_sample_list_matrices(ctx, h5, &count, &names));
+  assert_int_equal(count, 3);
+  nh_free(&names);
+  nh_structure *s = NULL;
+  assert_nh_ok(nh_sample_read_structure(ctx, h5, &s));
+  assert_int_equal(s->natoms, 2);
+  assert_true(fabs(s->pos[1][0] - im.s->pos[1][0]) < 1e-12);
+  nh_structure_destroy(&s);
+  nh_mat *H = NULL, *S = NULL;
+  double dH, dS, nH;
+  assert_nh_ok(nh_sample_read_matrix(h5, "H", im.dom, im.b, 1 / NH_HARTREE_EV,
+                                     &H));
+  assert_nh_ok(nh_sample_read_matrix(h5, "S", im.dom, im.b, 1.0, &S));
+  assert_nh_ok(nh_mat_axpy(H, -1.0, im.H));
+  assert_nh_ok(nh_mat_axpy(S, -1.0, im.S));
+  assert_nh_ok(nh_mat_norm_max(H, &dH));
+  assert_nh_ok(nh_mat_norm_max(S, &dS));
+  assert_nh_ok(nh_mat_norm_max(im.H, &nH));
+  assert_true(dS == 0);
+  assert_true(dH <= 4e-16 * nH); /* eV and back: one rounding each way */
+  nh_mat_destroy(&H);
+  nh_mat_destroy(&S);
+  /* H0 from a run of another system is refused, and no file is left */
+  snprintf(h5, sizeof h5, "%s/bad.h5", tmpdir);
+  assert_nh_fails(nh_cp2k_convert(ctx, im.run->out_path, unpacked("graphene"),
+                                  h5),
+                  NH_ERR_INPUT, "have different cells");
+  assert_int_equal(access(h5, F_OK), -1);
+  imported_free(&im);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_parse_si2),
     cmocka_unit_test(test_parse_2d_and_molecule),
@@ -645,6 +700,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_import_graphene),
     cmocka_unit_test(test_import_guess),
     cmocka_unit_test(test_import_errors),
+    cmocka_unit_test(test_convert),
 };
 
 NH_TEST_MAIN(tests)
