@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "domainimpl.h"
-#include "geomimpl.h"
 #include "nextham/neighbor.h"
 
 static void atoms_free(nh_atoms *at) {

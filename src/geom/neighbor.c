@@ -158,6 +158,21 @@ static int cmp_pair(const void *pa, const void *pb) {
   return 0;
 }
 
+/* A centre has a few dozen pairs: insertion sort beats qsort's overhead;
+ * long lists (large rcut) fall back to qsort. */
+static void sort_pairs(nh_pair *p, int64_t n) {
+  if (n > 48) {
+    qsort(p, n, sizeof *p, cmp_pair);
+    return;
+  }
+  for (int64_t a = 1; a < n; a++) {
+    nh_pair t = p[a];
+    int64_t b = a;
+    for (; b > 0 && cmp_pair(&p[b - 1], &t) > 0; b--) p[b] = p[b - 1];
+    p[b] = t;
+  }
+}
+
 typedef struct gid_index {
   int64_t gid, k;
 } gid_index;
@@ -217,7 +232,7 @@ nh_err nh_neighbors_build(int64_t ncenter, int64_t npoints,
     int64_t c = g.orig[s];
     if (c >= ncenter) continue;
     int64_t n = scan_centre(&a, s, res->pairs + off[c]);
-    qsort(res->pairs + off[c], n, sizeof *res->pairs, cmp_pair);
+    sort_pairs(res->pairs + off[c], n);
   }
   *nl = res;
   res = NULL;
