@@ -258,6 +258,23 @@ static void check_against_serial(const world *w, const nh_mat *m, ref R) {
   (void)w;
 }
 
+/* The blocks of the owned atoms come in the order of the serial list
+ * (sorted by key), whatever the rank count or the order of creation. */
+static void check_order(const world *w, const nh_mat *m) {
+  int64_t k = 0;
+  for (int64_t p = 0; p < w->all->npairs; p++) {
+    const nh_pair *q = &w->all->pairs[p];
+    if (nh_domain_local_index(w->dom, q->i) < 0) continue;
+    nh_block_key key;
+    assert_true(k < nh_mat_nblocks(m));
+    nh_mat_block(m, k++, &key, NULL);
+    assert_true(key.i == q->i && key.j == q->j);
+    assert_memory_equal(key.n, q->n, sizeof key.n);
+    assert_non_null(nh_mat_get_block(m, q->i, q->j, q->n));
+  }
+  assert_int_equal(k, nh_mat_nblocks(m));
+}
+
 /* ---------------------------------------------------------------------------
  * Tests.
  * ------------------------------------------------------------------------- */
@@ -272,19 +289,7 @@ static void test_build_full(void **state) {
   double e;
   assert_nh_ok(nh_mat_symmetry_error(m, &e));
   assert_true(e == 0);
-  /* The blocks of the owned atoms come in the order of the serial list. */
-  int64_t k = 0;
-  for (int64_t p = 0; p < w->all->npairs; p++) {
-    const nh_pair *q = &w->all->pairs[p];
-    if (nh_domain_local_index(w->dom, q->i) < 0) continue;
-    nh_block_key key;
-    assert_true(k < nh_mat_nblocks(m));
-    nh_mat_block(m, k++, &key, NULL);
-    assert_true(key.i == q->i && key.j == q->j);
-    assert_memory_equal(key.n, q->n, sizeof key.n);
-    assert_non_null(nh_mat_get_block(m, q->i, q->j, q->n));
-  }
-  assert_int_equal(k, nh_mat_nblocks(m));
+  check_order(w, m);
   assert_nh_ok(nh_mat_destroy(&m));
   assert_null(m);
   assert_nh_ok(nh_mat_destroy(&m)); /* NULL handle is fine */
@@ -313,6 +318,7 @@ static void test_symmetrize_fill(void **state) {
   assert_true(e > 0.01); /* missing partners count as zero */
   assert_nh_ok(nh_mat_symmetrize(m, "fill"));
   check_against_serial(w, m, R);
+  check_order(w, m);
   assert_true(max_dev(m, F_SYM, 0) == 0);
   assert_nh_ok(nh_mat_symmetry_error(m, &e));
   assert_true(e == 0);
@@ -368,6 +374,44 @@ static void test_symmetrize_mean(void **state) {
   nh_mat_destroy(&m);
 }
 
+/* Asymmetry only in blocks whose partner lives on another rank (any
+ * off-site block with 1 rank): rank r adds (r + 1) 1e-3 to element (0, 0)
+ * of its first such block. The symmetry error is the largest of those, and
+ * "mean" splits the difference between the block and its partner. */
+static void test_symmetry_remote(void **state) {
+  world *w = *state;
+  const nh_ctx *ctx = nh_test_ctx();
+  nh_mat *m = build(w, F_SYM, 0, PUT_SET);
+  double mine = 0, expect, e, *v = NULL;
+  nh_block_key key = {0};
+  for (int64_t k = 0; k < nh_mat_nblocks(m) && !v; k++) {
+    nh_mat_block(m, k, &key, &v);
+    int remote = ctx->size > 1 ? nh_domain_owner(w->dom, key.j) != ctx->rank
+                               : key.i != key.j;
+    if (!remote) v = NULL;
+  }
+  if (v) {
+    mine = 1e-3 * (ctx->rank + 1);
+    v[0] += mine;
+  }
+  MPI_Allreduce(&mine, &expect, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  assert_true(expect > 0);
+  assert_nh_ok(nh_mat_symmetry_error(m, &e));
+  assert_near(e, expect, 1e-15);
+  assert_nh_ok(nh_mat_symmetrize(m, "mean"));
+  assert_nh_ok(nh_mat_symmetry_error(m, &e));
+  assert_true(e == 0);
+  if (mine > 0) {
+    int nr = nh_mat_norb(m, key.i), nc = nh_mat_norb(m, key.j);
+    double b[169];
+    fill_block(F_SYM, 0, key.i, nr, key.j, nc, key.n, b);
+    v = nh_mat_get_block(m, key.i, key.j, key.n);
+    assert_near(v[0], b[0] + 0.5 * mine, 1e-15);
+    assert_near(v[1], b[1], 0);
+  }
+  nh_mat_destroy(&m);
+}
+
 /* Remote delivery: every rank sets its blocks locally and adds the same
  * values to the partners (j, i, -n), owned by the owners of j; each block
  * then receives exactly one remote contribution: M = 2 f. set_remote of
@@ -413,6 +457,8 @@ static void test_remote(void **state) {
   assert_nh_ok(nh_mat_assemble(m));
   assert_nh_ok(nh_mat_assemble(s));
   assert_true(max_dev(s, F_SYM, 0) == 0);
+  check_order(w, m);
+  check_order(w, s);
   double dev = 0, g;
   for (int64_t k = 0; k < nh_mat_nblocks(m); k++) {
     nh_block_key key;
@@ -651,6 +697,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_diamond_counts),
       cmocka_unit_test(test_symmetrize_fill),
       cmocka_unit_test(test_symmetrize_mean),
+      cmocka_unit_test(test_symmetry_remote),
       cmocka_unit_test(test_remote),
       cmocka_unit_test(test_gauge),
       cmocka_unit_test(test_gauge_one_block),
@@ -663,6 +710,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_build_full),
       cmocka_unit_test(test_symmetrize_fill),
       cmocka_unit_test(test_symmetrize_mean),
+      cmocka_unit_test(test_symmetry_remote),
       cmocka_unit_test(test_remote),
       cmocka_unit_test(test_gauge),
       cmocka_unit_test(test_algebra),
