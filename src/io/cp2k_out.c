@@ -225,7 +225,8 @@ static nh_err scan(out_reader *r, nh_cp2k_run *run, int (**s_images)[3],
       in_kinds = 0;
     else if (in_kinds)
       NH_CALL(parse_kind_line(r, run, &seen_orbital));
-    else if (strstr(l, "ATOMIC COORDINATES IN") && strstr(l, "NGSTROM"))
+    else if (strstr(l, "ATOMIC COORDINATES IN") &&
+             (strstr(l, "NGSTROM") || strstr(l, "ngstrom")))
       NH_CALL(parse_coordinates(r, run));
     else if (strstr(l, "Interaction thresholds: eps_pgf_orb:"))
       run->eps_pgf_orb = strtod(strrchr(l, ':') + 1, NULL);
@@ -248,9 +249,11 @@ static nh_err check_run(const nh_cp2k_run *run, int (*s_images)[3],
   NH_CHECK(run->project[0], NH_ERR_FILE,
            "%s: no 'GLOBAL| Project name' line: not a CP2K output?", p);
   NH_CHECK(run->natoms > 0, NH_ERR_FILE,
-           "%s: no 'ATOMIC COORDINATES IN ANGSTROM' table", p);
+           "%s: no 'ATOMIC COORDINATES IN ANGSTROM' table (PRINT_LEVEL below "
+           "MEDIUM?)", p);
   NH_CHECK(run->nkinds > 0, NH_ERR_FILE,
-           "%s: no 'ATOMIC KIND INFORMATION' section", p);
+           "%s: no 'ATOMIC KIND INFORMATION' section (PRINT_LEVEL below "
+           "MEDIUM?)", p);
   NH_CHECK(run->nimages > 0, NH_ERR_FILE,
            "%s: no 'KS CSR write| N periodic images' table: the run needs "
            "&DFT &PRINT &KS_CSR_WRITE with REAL_SPACE .TRUE. and &KPOINTS "
