@@ -46,6 +46,13 @@ nh_err nh_irreps_solid(int lmax, const double r[3], double *R, double *dR);
  * nh_irreps_wigner_off(lmax + 1) doubles. Fails unless R Rᵀ = I to 1e-8.
  * ------------------------------------------------------------------------- */
 nh_err nh_irreps_wigner(int lmax, const double R[9], double *D);
+/* A proper rotation R (row-major) with R r̂ = ẑ, the axis of m = 0, exact
+ * to rounding for every direction: the shortest rotation about r̂ × ẑ for
+ * r̂_z >= 0, that rotation of (x, -y, -z) composed with π about x for
+ * r̂_z < 0. The roll about ẑ is a convention (it jumps at the equator), so
+ * layers in this frame must be SO(2)-equivariant. D^l(R) turns edge
+ * features into the frame and D^l(R)ᵀ back. Fails for r = 0. */
+nh_err nh_irreps_edge_frame(const double r[3], double R[9]);
 
 /* ---------------------------------------------------------------------------
  * Real Clebsch–Gordan coefficients C^{LM}_{l1 m1 l2 m2} for l1, l2 <= lmax_in

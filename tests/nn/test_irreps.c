@@ -387,6 +387,43 @@ static void test_wigner_group(void **state) {
   assert_nh_fails(nh_irreps_wigner(2, bad, D1), NH_ERR_ARG, "non-orthogonal");
 }
 
+/* The edge frame is a proper rotation taking r̂ to ẑ; there Y_l(ẑ) is
+ * nonzero only at m = 0, so D^l(R) Y_l(r̂) = √((2l+1)/4π) e_0. */
+static void test_edge_frame(void **state) {
+  (void)state;
+  const double dirs[6][3] = {{0.3, -0.7, 0.5}, {0, 0, 2}, {0, 0, -3},
+                             {1e-9, -2e-9, -1}, {-1, 0, 0}, {0.2, 0.1, -0.97}};
+  double maxerr = 0.0;
+  for (int d = 0; d < 6; d++) {
+    double R[9], Rr[3], D[NW], Y[NLM];
+    assert_nh_ok(nh_irreps_edge_frame(dirs[d], R));
+    matvec3(R, dirs[d], Rr);
+    const double n = sqrt(Rr[0] * Rr[0] + Rr[1] * Rr[1] + Rr[2] * Rr[2]);
+    maxerr = fmax(maxerr, fmax(fabs(Rr[0]) / n, fmax(fabs(Rr[1]) / n, fabs(Rr[2] / n - 1))));
+    const double det = R[0] * (R[4] * R[8] - R[5] * R[7]) -
+                       R[1] * (R[3] * R[8] - R[5] * R[6]) +
+                       R[2] * (R[3] * R[7] - R[4] * R[6]);
+    maxerr = fmax(maxerr, fabs(det - 1));
+    assert_nh_ok(nh_irreps_wigner(LM, R, D)); /* also checks R Rᵀ = I */
+    assert_nh_ok(nh_irreps_sph(LM, dirs[d], Y, NULL));
+    for (int l = 0; l <= LM; l++) {
+      const double *Dl = dblock(D, l);
+      for (int m = 0; m < 2 * l + 1; m++) {
+        double s = 0.0;
+        for (int k = 0; k < 2 * l + 1; k++)
+          s += Dl[m * (2 * l + 1) + k] * Y[l * l + k];
+        maxerr = fmax(maxerr, fabs(s - (m == l) * sqrt((2 * l + 1) / (4 * M_PI))));
+      }
+    }
+  }
+  printf("  edge frame: R r/|r| = z, det R = 1, D Y(r) = Y(z): max err %.2e\n",
+         maxerr);
+  assert_true(maxerr < 1e-13);
+  const double zero[3] = {0, 0, 0};
+  double R[9];
+  assert_nh_fails(nh_irreps_edge_frame(zero, R), NH_ERR_ARG, "zero vector");
+}
+
 /* ------------------------------------------------------- Clebsch–Gordan */
 
 static nh_irreps_cg *cg4; /* l1, l2 <= 4, L <= 8 */
@@ -758,6 +795,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sph_gradients),
       cmocka_unit_test(test_wigner_rotates_harmonics),
       cmocka_unit_test(test_wigner_group),
+      cmocka_unit_test(test_edge_frame),
       cmocka_unit_test(test_cg_orthogonal),
       cmocka_unit_test(test_cg_couples_harmonics),
       cmocka_unit_test(test_cg_equivariant),
