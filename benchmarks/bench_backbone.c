@@ -25,14 +25,14 @@
 #define A_SI_ANG 5.431
 
 static nh_err diamond(int nc, nh_structure **out) {
-  static const double basis[8][3] = {{0, 0, 0},       {0, .5, .5},
-                                     {.5, 0, .5},     {.5, .5, 0},
-                                     {.25, .25, .25}, {.25, .75, .75},
-                                     {.75, .25, .75}, {.75, .75, .25}};
+  static const double basis[8][3] = {
+      {0, 0, 0},       {0, .5, .5},     {.5, 0, .5},     {.5, .5, 0},
+      {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
   const double a = A_SI_ANG / NH_BOHR_ANGSTROM;
   nh_structure *s;
   NH_CALL(nh_structure_create(8 * nc * nc * nc, &s));
-  for (int d = 0; d < 3; d++) s->lattice[d][d] = nc * a;
+  for (int d = 0; d < 3; d++)
+    s->lattice[d][d] = nc * a;
   int k = 0;
   for (int x = 0; x < nc; x++)
     for (int y = 0; y < nc; y++)
@@ -72,17 +72,20 @@ static double phase_end(const nh_ctx *ctx, double t0) {
  * that the matrix is exactly transpose-symmetric. */
 static nh_err fill(nh_mat *m, const nh_neighbors *nl, double rmat, int norb) {
   int64_t nb = 0;
-  for (int64_t p = 0; p < nl->npairs; p++) nb += nl->pairs[p].r < rmat;
+  for (int64_t p = 0; p < nl->npairs; p++)
+    nb += nl->pairs[p].r < rmat;
   NH_CALL(nh_mat_reserve(m, nb, nb * norb * norb));
   double *b;
   NH_CALL(nh_malloc((size_t)norb * norb * sizeof *b, &b));
   for (int64_t p = 0; p < nl->npairs; p++) {
     const nh_pair *q = &nl->pairs[p];
-    if (q->r >= rmat) continue;
+    if (q->r >= rmat)
+      continue;
     double w = 1.0 / (1.0 + (double)((q->i + q->j) % 7) + abs(q->n[0]) +
                       abs(q->n[1]) + abs(q->n[2]));
     for (int r = 0; r < norb; r++)
-      for (int c = 0; c < norb; c++) b[r * norb + c] = (1 + r + c) * w;
+      for (int c = 0; c < norb; c++)
+        b[r * norb + c] = (1 + r + c) * w;
     nh_err err = nh_mat_set_block(m, q->i, q->j, q->n, b);
     if (err) {
       nh_free(&b);
@@ -159,24 +162,28 @@ int main(int argc, char **argv) {
   double rmat = argc > 3 ? atof(argv[3]) / NH_BOHR_ANGSTROM : rcut;
   int norb = argc > 4 ? atoi(argv[4]) : 13;
   result r;
-  if (!err) err = run(&ctx, ncell, rcut, rmat, norb, &r);
+  if (!err)
+    err = run(&ctx, ncell, rcut, rmat, norb, &r);
   if (err) {
     nh_error_print(err, ctx.rank);
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
   const double mib = 1024.0 * 1024.0;
-  double per_block = r.nblocks_max ? (r.mem_mat - r.mem_neigh) / r.nblocks_max : 0;
+  double per_block =
+      r.nblocks_max ? (r.mem_mat - r.mem_neigh) / r.nblocks_max : 0;
   if (ctx.rank == 0)
     printf("RESULT natoms=%d ranks=%d rcut_ang=%.3f rmat_ang=%.3f norb=%d "
            "pairs=%lld blocks=%lld values=%lld t_domain=%.3f t_neigh=%.3f "
            "t_fill=%.3f t_assemble=%.3f t_symm=%.3f t_norm=%.3f "
-           "mem_base_mib=%.1f mem_neigh_mib=%.1f mem_mat_mib=%.1f mem_sum_mib=%.1f "
+           "mem_base_mib=%.1f mem_neigh_mib=%.1f mem_mat_mib=%.1f "
+           "mem_sum_mib=%.1f "
            "bytes_per_block=%.0f symerr=%.3g fro=%.12e\n",
            8 * ncell * ncell * ncell, ctx.size, rcut * NH_BOHR_ANGSTROM,
            rmat * NH_BOHR_ANGSTROM, norb, (long long)r.npairs,
            (long long)r.nblocks, (long long)r.nvalues, r.t_domain, r.t_neigh,
            r.t_fill, r.t_assemble, r.t_symm, r.t_norm, r.mem_base / mib,
-           r.mem_neigh / mib, r.mem_mat / mib, r.mem_sum / mib, per_block, r.symerr, r.fro);
+           r.mem_neigh / mib, r.mem_mat / mib, r.mem_sum / mib, per_block,
+           r.symerr, r.fro);
   MPI_Finalize();
   return 0;
 }

@@ -8,8 +8,6 @@
 #include <math.h>
 #include <string.h>
 
-#define KEYFMT "(i=%" PRId64 ", j=%" PRId64 ", n=%d %d %d)"
-
 enum { FLAG_SET = 0, FLAG_ADD = 1 };
 
 /* ---------------------------------------------------------------------------
@@ -33,7 +31,8 @@ static nh_err pack_by_dest(int np, int64_t n, const int64_t *hdr,
     return NH_OK;
   }
   int64_t total = 0, *rpos, *vpos;
-  for (int p = 0; p < np; p++) total += ndbl[p];
+  for (int p = 0; p < np; p++)
+    total += ndbl[p];
   NH_CALL(nh_malloc((size_t)n * NH_MAT_HDR * sizeof **shdr, shdr));
   NH_CALL(nh_malloc((size_t)total * sizeof **sval, sval));
   NH_CALL(nh_malloc(2 * (size_t)np * sizeof *rpos, &rpos));
@@ -64,7 +63,8 @@ static nh_err to_int_counts(const nh_ctx *ctx, const int64_t *cnt, int64_t unit,
     int64_t c = cnt[p] * unit;
     NH_CHECK(c <= INT_MAX && d + c <= INT_MAX, NH_ERR_MPI,
              "block exchange on rank %d: more than %d items in one step "
-             "(use more ranks)", ctx->rank, INT_MAX);
+             "(use more ranks)",
+             ctx->rank, INT_MAX);
     icnt[p] = (int)c;
     idsp[p] = (int)d;
     d += c;
@@ -117,7 +117,8 @@ static nh_err exchange_counts(const nh_ctx *ctx, xbuf *x, int64_t *nrecv,
     nr += c[2 * np + p];
     nv += c[3 * np + p];
   }
-  NH_CHECK(rc == MPI_SUCCESS, NH_ERR_MPI, "MPI_Alltoall of block counts failed");
+  NH_CHECK(rc == MPI_SUCCESS, NH_ERR_MPI,
+           "MPI_Alltoall of block counts failed");
   int *ic = x->ic;
   NH_CALL(to_int_counts(ctx, c, NH_MAT_HDR, ic, ic + np));
   NH_CALL(to_int_counts(ctx, c + np, 1, ic + 2 * np, ic + 3 * np));
@@ -151,10 +152,14 @@ nh_err nh_mat_exchange(const nh_ctx *ctx, int64_t nsend, const int64_t *hdr,
   *rval = NULL;
   *nrecv = 0;
   nh_err err = nh_ctx_agree(ctx, exchange_pack(ctx, nsend, hdr, val, &x));
-  if (!err) err = nh_ctx_agree(ctx, exchange_counts(ctx, &x, nrecv, rhdr, rval));
-  if (!err) err = exchange_data(ctx, &x, *rhdr, *rval);
-  if (x.shdr != hdr) nh_free(&x.shdr);
-  if (x.sval != val) nh_free(&x.sval);
+  if (!err)
+    err = nh_ctx_agree(ctx, exchange_counts(ctx, &x, nrecv, rhdr, rval));
+  if (!err)
+    err = exchange_data(ctx, &x, *rhdr, *rval);
+  if (x.shdr != hdr)
+    nh_free(&x.shdr);
+  if (x.sval != val)
+    nh_free(&x.sval);
   nh_free(&x.cnt);
   nh_free(&x.ic);
   if (err) {
@@ -177,7 +182,8 @@ static nh_err pending_push(nh_mat *m, int64_t i, int64_t j, const int n[3],
   NH_CHECK(owner >= 0, NH_ERR_ARG,
            "matrix '%s', remote block " KEYFMT " on rank %d: atom i is "
            "unknown here; remote blocks must concern atoms the sender owns "
-           "or has as ghosts", m->name, i, j, n[0], n[1], n[2], m->ctx->rank);
+           "or has as ghosts",
+           m->name, KEYARG(i, j, n), m->ctx->rank);
   NH_CALL(nh_mat_shape(m, i, j, n, &nr, &nc));
   int64_t size = (int64_t)nr * nc;
   if (q->n == q->cap) {
@@ -186,7 +192,8 @@ static nh_err pending_push(nh_mat *m, int64_t i, int64_t j, const int n[3],
   }
   if (q->nval + size > q->capval) {
     int64_t cap = q->capval ? 2 * q->capval : 4096;
-    while (cap < q->nval + size) cap *= 2;
+    while (cap < q->nval + size)
+      cap *= 2;
     NH_CALL(nh_realloc((size_t)cap * sizeof *q->val, &q->val));
     q->capval = cap;
   }
@@ -224,15 +231,18 @@ static nh_err apply_record(nh_mat *m, const int64_t *h, const double *v,
   NH_CHECK(nr == h[6] && nc == h[7], NH_ERR_ARG,
            "matrix '%s', block " KEYFMT " from rank %" PRId64 " is %" PRId64
            " x %" PRId64 " but %d x %d on rank %d (norb_of_z differs "
-           "between ranks?)", m->name, h[1], h[2], n[0], n[1], n[2], h[0],
-           h[6], h[7], nr, nc, m->ctx->rank);
+           "between ranks?)",
+           m->name, KEYARG(h[1], h[2], n), h[0], h[6], h[7], nr, nc,
+           m->ctx->rank);
   int existed = nh_mat_find(m, h[1], h[2], n) >= 0;
   NH_CALL(nh_mat_insert(m, h[1], h[2], n, nr, nc, &pos));
   double *b = m->val + m->blk[pos].off;
   if (how == APPLY_ADD)
-    for (int64_t k = 0; k < size; k++) b[k] += v[k];
+    for (int64_t k = 0; k < size; k++)
+      b[k] += v[k];
   else if (how == APPLY_MEAN && existed)
-    for (int64_t k = 0; k < size; k++) b[k] = 0.5 * (b[k] + v[k]);
+    for (int64_t k = 0; k < size; k++)
+      b[k] = 0.5 * (b[k] + v[k]);
   else if (how != APPLY_FILL || !existed)
     memcpy(b, v, (size_t)size * sizeof *v);
   return NH_OK;
@@ -243,7 +253,8 @@ static nh_err apply_received(nh_mat *m, int64_t nrecv, const int64_t *rhdr,
   for (int64_t r = 0; r < nrecv; r++) {
     const int64_t *h = rhdr + r * NH_MAT_HDR;
     int rec_how = how;
-    if (how == APPLY_SET) rec_how = h[8] == FLAG_ADD ? APPLY_ADD : APPLY_SET;
+    if (how == APPLY_SET)
+      rec_how = h[8] == FLAG_ADD ? APPLY_ADD : APPLY_SET;
     NH_CALL(apply_record(m, h, rval, rec_how));
     rval += rec_size(h);
   }
@@ -254,13 +265,18 @@ nh_err nh_mat_assemble(nh_mat *m) {
   int64_t nrecv;
   int64_t *rhdr = NULL;
   double *rval = NULL;
-  NH_CALL(nh_mat_exchange(m->ctx, m->pending.n, m->pending.hdr,
-                          m->pending.val, &nrecv, &rhdr, &rval));
-  m->pending.n = m->pending.nval = 0;
+  NH_CALL(nh_mat_exchange(m->ctx, m->pending.n, m->pending.hdr, m->pending.val,
+                          &nrecv, &rhdr, &rval));
+  /* The buffers are released: a matrix filled remotely once must not keep
+   * a second copy of its blocks. */
+  nh_free(&m->pending.hdr);
+  nh_free(&m->pending.val);
+  memset(&m->pending, 0, sizeof m->pending);
   nh_err err = apply_received(m, nrecv, rhdr, rval, APPLY_SET);
   nh_free(&rhdr);
   nh_free(&rval);
-  if (!err) err = nh_mat_sort(m);
+  if (!err)
+    err = nh_mat_sort(m);
   NH_CALL(nh_ctx_agree(m->ctx, err));
   return NH_OK;
 }
@@ -272,7 +288,8 @@ nh_err nh_mat_assemble(nh_mat *m) {
 
 static void transpose(int nr, int nc, const double *a, double *at) {
   for (int r = 0; r < nr; r++)
-    for (int c = 0; c < nc; c++) at[(int64_t)c * nr + r] = a[(int64_t)r * nc + c];
+    for (int c = 0; c < nc; c++)
+      at[(int64_t)c * nr + r] = a[(int64_t)r * nc + c];
 }
 
 /* Packs, for every block whose partner lives on another rank, the record
@@ -294,11 +311,14 @@ static nh_err pack_partners(const nh_mat *m, int64_t *nsend, int64_t **hdr,
   for (int64_t b = 0; b < m->nblk; b++) {
     const nh_mat_blk *k = &m->blk[b];
     int owner = nh_domain_owner(m->dom, k->key.j);
-    if (owner == me) continue;
+    if (owner == me)
+      continue;
     NH_CHECK(owner >= 0, NH_ERR_INTERNAL,
-             "matrix '%s': owner of atom %" PRId64 " unknown", m->name, k->key.j);
-    int64_t rec[NH_MAT_HDR] = {owner, k->key.j, k->key.i, -k->key.n[0],
-                               -k->key.n[1], -k->key.n[2], k->nc, k->nr, 0};
+             "matrix '%s': owner of atom %" PRId64 " unknown", m->name,
+             k->key.j);
+    int64_t rec[NH_MAT_HDR] = {owner,        k->key.j,     k->key.i,
+                               -k->key.n[0], -k->key.n[1], -k->key.n[2],
+                               k->nc,        k->nr,        0};
     memcpy(*hdr + ns * NH_MAT_HDR, rec, sizeof rec);
     transpose(k->nr, k->nc, m->val + k->off, *val + nv);
     ns++;
@@ -309,17 +329,19 @@ static nh_err pack_partners(const nh_mat *m, int64_t *nsend, int64_t **hdr,
 }
 
 /* Exchanges the transposed blocks whose partners live elsewhere. */
-static nh_err exchange_partners(const nh_mat *m, int64_t *nrecv,
-                                int64_t **rhdr, double **rval) {
+static nh_err exchange_partners(const nh_mat *m, int64_t *nrecv, int64_t **rhdr,
+                                double **rval) {
   int64_t ns = 0, *hdr = NULL;
   double *val = NULL;
-  nh_err err = m->pending.n ? nh_error_set(NH_ERR_ARG, __FILE__, __LINE__,
-                                           __func__, "matrix '%s' has remote "
-                                           "blocks not yet assembled",
-                                           m->name)
-                            : pack_partners(m, &ns, &hdr, &val);
+  nh_err err = m->pending.n
+                   ? nh_error_set(NH_ERR_ARG, __FILE__, __LINE__, __func__,
+                                  "matrix '%s' has remote "
+                                  "blocks not yet assembled",
+                                  m->name)
+                   : pack_partners(m, &ns, &hdr, &val);
   err = nh_ctx_agree(m->ctx, err);
-  if (!err) err = nh_mat_exchange(m->ctx, ns, hdr, val, nrecv, rhdr, rval);
+  if (!err)
+    err = nh_mat_exchange(m->ctx, ns, hdr, val, nrecv, rhdr, rval);
   nh_free(&hdr);
   nh_free(&val);
   NH_CALL(err);
@@ -333,8 +355,10 @@ static nh_err symmetrize_local(nh_mat *m, int mean) {
   int64_t nb0 = m->nblk;
   for (int64_t b = 0; b < nb0; b++) {
     nh_block_key k = m->blk[b].key;
-    if (nh_domain_owner(m->dom, k.j) != me) continue;
-    int nr = m->blk[b].nr, nc = m->blk[b].nc, mn[3] = {-k.n[0], -k.n[1], -k.n[2]};
+    if (nh_domain_owner(m->dom, k.j) != me)
+      continue;
+    int nr = m->blk[b].nr, nc = m->blk[b].nc,
+        mn[3] = {-k.n[0], -k.n[1], -k.n[2]};
     int64_t p = nh_mat_find(m, k.j, k.i, mn);
     if (p < 0) {
       NH_CALL(nh_mat_insert(m, k.j, k.i, mn, nc, nr, &p));
@@ -365,7 +389,8 @@ nh_err nh_mat_symmetrize(nh_mat *m, const char *mode) {
     err = apply_received(m, nrecv, rhdr, rval, mean ? APPLY_MEAN : APPLY_FILL);
   nh_free(&rhdr);
   nh_free(&rval);
-  if (!err) err = nh_mat_sort(m);
+  if (!err)
+    err = nh_mat_sort(m);
   NH_CALL(nh_ctx_agree(m->ctx, err));
   return NH_OK;
 }
@@ -388,7 +413,8 @@ nh_err nh_mat_symmetry_error(const nh_mat *m, double *maxerr) {
   int me = m->ctx->rank;
   for (int64_t b = 0; b < m->nblk; b++) {
     const nh_mat_blk *k = &m->blk[b];
-    if (nh_domain_owner(m->dom, k->key.j) != me) continue;
+    if (nh_domain_owner(m->dom, k->key.j) != me)
+      continue;
     int mn[3] = {-k->key.n[0], -k->key.n[1], -k->key.n[2]};
     int64_t p = nh_mat_find(m, k->key.j, k->key.i, mn);
     e = fmax(e, diff_t(k->nr, k->nc, m->val + k->off,

@@ -7,9 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KEYFMT "(i=%" PRId64 ", j=%" PRId64 ", n=%d %d %d)"
-#define KEYARG(i, j, n) (i), (j), (n)[0], (n)[1], (n)[2]
-
 /* Fills the table gid -> norb for every atom this rank knows and checks
  * that each has a basis. */
 static nh_err build_norb_table(nh_mat *m) {
@@ -21,7 +18,8 @@ static nh_err build_norb_table(nh_mat *m) {
     NH_CHECK(z >= 1 && z <= 118 && m->norb_of_z[z] > 0, NH_ERR_INPUT,
              "matrix '%s': atom %" PRId64 " (Z = %d) has no orbitals "
              "(norb_of_z[%d] = %d): is its element missing from the basis?",
-             m->name, at->gid[k], z, z, (z >= 1 && z <= 118) ? m->norb_of_z[z] : -1);
+             m->name, at->gid[k], z, z,
+             (z >= 1 && z <= 118) ? m->norb_of_z[z] : -1);
     NH_CALL(nh_hmap_put(&m->norb, (uint64_t)at->gid[k], 0, m->norb_of_z[z]));
   }
   return NH_OK;
@@ -47,13 +45,15 @@ nh_err nh_mat_create(const nh_domain *dom, const int *norb_of_z,
   NH_CHECK(dom && norb_of_z && m, NH_ERR_ARG, "nh_mat_create: NULL argument");
   *m = NULL;
   nh_err err = mat_alloc(dom, norb_of_z, name, m);
-  if (err) nh_mat_destroy(m);
+  if (err)
+    nh_mat_destroy(m);
   NH_CALL(nh_ctx_agree(nh_domain_ctx(dom), err));
   return NH_OK;
 }
 
 nh_err nh_mat_destroy(nh_mat **m) {
-  if (!m || !*m) return NH_OK;
+  if (!m || !*m)
+    return NH_OK;
   nh_mat *a = *m;
   nh_hmap_free(&a->norb);
   nh_hmap_free(&a->index);
@@ -91,7 +91,8 @@ static nh_err mat_copy(const nh_mat *src, int copy_values, nh_mat *m) {
   NH_CALL(nh_hmap_init(&m->index, (size_t)src->nblk));
   for (int64_t b = 0; b < m->nblk; b++) {
     uint64_t k1, k2;
-    nh_hmap_block_key(m->blk[b].key.i, m->blk[b].key.j, m->blk[b].key.n, &k1, &k2);
+    nh_hmap_block_key(m->blk[b].key.i, m->blk[b].key.j, m->blk[b].key.n, &k1,
+                      &k2);
     NH_CALL(nh_hmap_put(&m->index, k1, k2, b));
   }
   return NH_OK;
@@ -102,11 +103,14 @@ nh_err nh_mat_duplicate(const nh_mat *src, int copy_values, const char *name,
   NH_CHECK(src && out, NH_ERR_ARG, "nh_mat_duplicate: NULL argument");
   NH_CHECK(src->pending.n == 0, NH_ERR_ARG,
            "nh_mat_duplicate: matrix '%s' has %" PRId64 " remote blocks not "
-           "yet assembled (call nh_mat_assemble first)", src->name, src->pending.n);
+           "yet assembled (call nh_mat_assemble first)",
+           src->name, src->pending.n);
   *out = NULL;
   nh_err err = mat_alloc(src->dom, src->norb_of_z, name, out);
-  if (!err) err = mat_copy(src, copy_values, *out);
-  if (err) nh_mat_destroy(out);
+  if (!err)
+    err = mat_copy(src, copy_values, *out);
+  if (err)
+    nh_mat_destroy(out);
   NH_CALL(nh_ctx_agree(src->ctx, err));
   return NH_OK;
 }
@@ -115,7 +119,8 @@ const char *nh_mat_name(const nh_mat *m) { return m->name; }
 const nh_domain *nh_mat_domain(const nh_mat *m) { return m->dom; }
 
 int nh_mat_norb(const nh_mat *m, int64_t gid) {
-  if (gid < 0) return -1;
+  if (gid < 0)
+    return -1;
   return (int)nh_hmap_get(&m->norb, (uint64_t)gid, 0);
 }
 
@@ -132,13 +137,13 @@ nh_err nh_mat_shape(const nh_mat *m, int64_t i, int64_t j, const int n[3],
   *nc = nh_mat_norb(m, j);
   NH_CHECK(*nr > 0, NH_ERR_ARG,
            "matrix '%s', block " KEYFMT " on rank %d: atom %" PRId64
-           " is neither owned nor a ghost here", m->name, KEYARG(i, j, n),
-           ctx->rank, i);
+           " is neither owned nor a ghost here",
+           m->name, KEYARG(i, j, n), ctx->rank, i);
   NH_CHECK(*nc > 0, NH_ERR_ARG,
            "matrix '%s', block " KEYFMT " on rank %d: atom j = %" PRId64
            " is neither owned nor a ghost here (halo %.3f bohr narrower "
-           "than the pair distance?)", m->name, KEYARG(i, j, n), ctx->rank, j,
-           nh_domain_halo(m->dom));
+           "than the pair distance?)",
+           m->name, KEYARG(i, j, n), ctx->rank, j, nh_domain_halo(m->dom));
   for (int d = 0; d < 3; d++)
     NH_CHECK(n[d] > -(1 << 20) && n[d] < (1 << 20), NH_ERR_ARG,
              "matrix '%s', block " KEYFMT ": image out of range", m->name,
@@ -146,8 +151,8 @@ nh_err nh_mat_shape(const nh_mat *m, int64_t i, int64_t j, const int n[3],
   return NH_OK;
 }
 
-nh_err nh_mat_check_local(const nh_mat *m, int64_t i, int64_t j,
-                          const int n[3], int *nr, int *nc) {
+nh_err nh_mat_check_local(const nh_mat *m, int64_t i, int64_t j, const int n[3],
+                          int *nr, int *nc) {
   NH_CHECK(nh_domain_local_index(m->dom, i) >= 0, NH_ERR_ARG,
            "matrix '%s', block " KEYFMT ": atom i = %" PRId64 " is not owned "
            "by rank %d (owner %d); use nh_mat_set_remote/add_remote",
@@ -163,30 +168,36 @@ nh_err nh_mat_check_shape(const nh_mat *m, int64_t i, int64_t j, int nrow,
   int nr, nc;
   NH_CALL(nh_mat_shape(m, i, j, n0, &nr, &nc));
   NH_CHECK(nr == nrow && nc == ncol, NH_ERR_INPUT,
-           "matrix '%s': block of atoms i=%" PRId64 ", j=%" PRId64 " is %d x %d "
-           "in the basis, but %d x %d was given", m->name, i, j, nr, nc, nrow,
-           ncol);
+           "matrix '%s': block of atoms i=%" PRId64 ", j=%" PRId64
+           " is %d x %d "
+           "in the basis, but %d x %d was given",
+           m->name, i, j, nr, nc, nrow, ncol);
   return NH_OK;
 }
 
 static int key_cmp(const nh_block_key *a, const nh_block_key *b) {
-  if (a->i != b->i) return a->i < b->i ? -1 : 1;
-  if (a->j != b->j) return a->j < b->j ? -1 : 1;
+  if (a->i != b->i)
+    return a->i < b->i ? -1 : 1;
+  if (a->j != b->j)
+    return a->j < b->j ? -1 : 1;
   for (int d = 0; d < 3; d++)
-    if (a->n[d] != b->n[d]) return a->n[d] < b->n[d] ? -1 : 1;
+    if (a->n[d] != b->n[d])
+      return a->n[d] < b->n[d] ? -1 : 1;
   return 0;
 }
 
 nh_err nh_mat_insert(nh_mat *m, int64_t i, int64_t j, const int n[3], int nr,
                      int nc, int64_t *pos) {
   *pos = nh_mat_find(m, i, j, n);
-  if (*pos >= 0) return NH_OK;
+  if (*pos >= 0)
+    return NH_OK;
   int64_t size = (int64_t)nr * nc;
   if (m->nblk == m->capblk)
     NH_CALL(nh_mat_reserve(m, m->capblk ? 2 * m->capblk : 64, 0));
   if (m->nval + size > m->capval) {
     int64_t cap = m->capval ? 2 * m->capval : 4096;
-    while (cap < m->nval + size) cap *= 2;
+    while (cap < m->nval + size)
+      cap *= 2;
     NH_CALL(nh_mat_reserve(m, 0, cap));
   }
   nh_mat_blk *b = &m->blk[m->nblk];
@@ -216,7 +227,8 @@ static nh_err put_block(nh_mat *m, int64_t i, int64_t j, const int n[3],
   double *v = m->val + m->blk[pos].off;
   int64_t size = (int64_t)nr * nc;
   if (add)
-    for (int64_t k = 0; k < size; k++) v[k] += block[k];
+    for (int64_t k = 0; k < size; k++)
+      v[k] += block[k];
   else
     memcpy(v, block, (size_t)size * sizeof *v);
   return NH_OK;
@@ -234,7 +246,8 @@ nh_err nh_mat_add_block(nh_mat *m, int64_t i, int64_t j, const int n[3],
   return NH_OK;
 }
 
-double *nh_mat_get_block(const nh_mat *m, int64_t i, int64_t j, const int n[3]) {
+double *nh_mat_get_block(const nh_mat *m, int64_t i, int64_t j,
+                         const int n[3]) {
   int64_t pos = nh_mat_find(m, i, j, n);
   return pos < 0 ? NULL : m->val + m->blk[pos].off;
 }
@@ -244,8 +257,10 @@ int64_t nh_mat_nvalues(const nh_mat *m) { return m->nval; }
 
 void nh_mat_block(const nh_mat *m, int64_t k, nh_block_key *key,
                   double **values) {
-  if (key) *key = m->blk[k].key;
-  if (values) *values = m->val + m->blk[k].off;
+  if (key)
+    *key = m->blk[k].key;
+  if (values)
+    *values = m->val + m->blk[k].off;
 }
 
 static int blk_cmp(const void *a, const void *b) {
@@ -256,11 +271,13 @@ static int blk_cmp(const void *a, const void *b) {
  * hash. Keys are unique, so the order is fully determined by the set of
  * blocks, independent of insertion order and rank count. */
 nh_err nh_mat_sort(nh_mat *m) {
-  if (m->sorted) return NH_OK;
+  if (m->sorted)
+    return NH_OK;
   qsort(m->blk, (size_t)m->nblk, sizeof *m->blk, blk_cmp);
   for (int64_t b = 0; b < m->nblk; b++) {
     uint64_t k1, k2;
-    nh_hmap_block_key(m->blk[b].key.i, m->blk[b].key.j, m->blk[b].key.n, &k1, &k2);
+    nh_hmap_block_key(m->blk[b].key.i, m->blk[b].key.j, m->blk[b].key.n, &k1,
+                      &k2);
     NH_CALL(nh_hmap_put(&m->index, k1, k2, b));
   }
   m->sorted = 1;

@@ -5,6 +5,12 @@
 
 #include "nextham/mat.h"
 
+#include <inttypes.h>
+
+/* Block keys in messages: printf(KEYFMT, KEYARG(i, j, n)). */
+#define KEYFMT "(i=%" PRId64 ", j=%" PRId64 ", n=%d %d %d)"
+#define KEYARG(i, j, n) (int64_t)(i), (int64_t)(j), (n)[0], (n)[1], (n)[2]
+
 /* One stored block: its key, where its values start in nh_mat.val and its
  * shape (norb(i) x norb(j), cached so that loops need no atom lookups). */
 typedef struct nh_mat_blk {
@@ -19,8 +25,8 @@ typedef struct nh_mat_blk {
  * cols, flag) and the values. */
 #define NH_MAT_HDR 9
 typedef struct nh_mat_pending {
-  int64_t n, cap;       /* blocks */
-  int64_t *hdr;         /* n * NH_MAT_HDR */
+  int64_t n, cap; /* blocks */
+  int64_t *hdr;   /* n * NH_MAT_HDR */
   double *val;
   int64_t nval, capval; /* doubles */
 } nh_mat_pending;
@@ -30,12 +36,12 @@ struct nh_mat {
   const nh_ctx *ctx;
   char name[64];
   int norb_of_z[119];
-  nh_hmap norb;          /* gid -> norb(gid), owned and ghost atoms */
+  nh_hmap norb; /* gid -> norb(gid), owned and ghost atoms */
 
   int64_t nblk, capblk;
-  nh_mat_blk *blk;       /* sorted by key when `sorted` is set */
-  nh_hmap index;         /* block key -> position in blk */
-  double *val;           /* all values, one growing buffer */
+  nh_mat_blk *blk; /* sorted by key when `sorted` is set */
+  nh_hmap index;   /* block key -> position in blk */
+  double *val;     /* all values, one growing buffer */
   int64_t nval, capval;
   int sorted;
 
@@ -52,8 +58,8 @@ nh_err nh_mat_insert(nh_mat *m, int64_t i, int64_t j, const int n[3], int nr,
 nh_err nh_mat_shape(const nh_mat *m, int64_t i, int64_t j, const int n[3],
                     int *nr, int *nc);
 /* Checks that i is owned here and j known, and returns the shape. */
-nh_err nh_mat_check_local(const nh_mat *m, int64_t i, int64_t j,
-                          const int n[3], int *nr, int *nc);
+nh_err nh_mat_check_local(const nh_mat *m, int64_t i, int64_t j, const int n[3],
+                          int *nr, int *nc);
 
 /* Sorts the block table by key and re-points the hash (assemble.c and
  * ops.c call it after creating blocks). */

@@ -7,10 +7,10 @@
 #include <math.h>
 #include <string.h>
 
-#include "nhtest.h"
 #include "nextham/domain.h"
 #include "nextham/mat.h"
 #include "nextham/neighbor.h"
+#include "nhtest.h"
 
 #define assert_near(a, b, tol)                                                 \
   do {                                                                         \
@@ -36,9 +36,11 @@ static double u(int64_t i, int r) { return 0.37 * (double)i + 1.3 * r + 0.11; }
 
 enum { F_SYM, F_ASYM, F_OVL };
 
-static double fval(int kind, int64_t i, int r, int64_t j, int c, const int n[3]) {
+static double fval(int kind, int64_t i, int r, int64_t j, int c,
+                   const int n[3]) {
   double ua = u(i, r), ub = u(j, c);
-  int s = n[0] + 2 * n[1] + 3 * n[2], n2 = n[0] * n[0] + n[1] * n[1] + n[2] * n[2];
+  int s = n[0] + 2 * n[1] + 3 * n[2],
+      n2 = n[0] * n[0] + n[1] * n[1] + n[2] * n[2];
   switch (kind) {
   case F_SYM:
     return cos(ua + ub) + 0.5 * sin(0.01 * (ua * ub)) + 0.05 * n2 +
@@ -61,15 +63,18 @@ static void fill_block(int kind, double eps, int64_t i, int nr, int64_t j,
   for (int r = 0; r < nr; r++)
     for (int c = 0; c < nc; c++) {
       b[r * nc + c] = fval(kind, i, r, j, c, n);
-      if (eps != 0) b[r * nc + c] += eps * fval(F_ASYM, i, r, j, c, n);
+      if (eps != 0)
+        b[r * nc + c] += eps * fval(F_ASYM, i, r, j, c, n);
     }
 }
 
 /* The canonical half: i < j, or i == j with n >= 0 lexicographically. */
 static int in_half(int64_t i, int64_t j, const int n[3]) {
-  if (i != j) return i < j;
+  if (i != j)
+    return i < j;
   for (int d = 0; d < 3; d++)
-    if (n[d] != 0) return n[d] > 0;
+    if (n[d] != 0)
+      return n[d] > 0;
   return 1;
 }
 
@@ -86,13 +91,13 @@ typedef struct world {
 /* Si diamond, nc^3 conventional cells; every `other`-th atom (if > 0)
  * becomes carbon, so that blocks are not all square. */
 static nh_structure *diamond(int nc, int other) {
-  static const double basis[8][3] = {{0, 0, 0},          {0, .5, .5},
-                                     {.5, 0, .5},        {.5, .5, 0},
-                                     {.25, .25, .25},    {.25, .75, .75},
-                                     {.75, .25, .75},    {.75, .75, .25}};
+  static const double basis[8][3] = {
+      {0, 0, 0},       {0, .5, .5},     {.5, 0, .5},     {.5, .5, 0},
+      {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
   nh_structure *s = NULL;
   assert_nh_ok(nh_structure_create(8 * nc * nc * nc, &s));
-  for (int d = 0; d < 3; d++) s->lattice[d][d] = nc * A_SI;
+  for (int d = 0; d < 3; d++)
+    s->lattice[d][d] = nc * A_SI;
   int a = 0;
   for (int x = 0; x < nc; x++)
     for (int y = 0; y < nc; y++)
@@ -115,7 +120,8 @@ static nh_structure *primitive(void) {
   double h = 0.5 * A_SI;
   double lat[3][3] = {{0, h, h}, {h, 0, h}, {h, h, 0}};
   memcpy(s->lattice, lat, sizeof lat);
-  for (int d = 0; d < 3; d++) s->pos[1][d] = 0.25 * A_SI;
+  for (int d = 0; d < 3; d++)
+    s->pos[1][d] = 0.25 * A_SI;
   s->z[0] = 14;
   s->z[1] = 6;
   return s;
@@ -163,7 +169,9 @@ static int teardown(void **state) {
   return 0;
 }
 
-static int norb_global(const world *w, int64_t a) { return norb_of_z[w->s->z[a]]; }
+static int norb_global(const world *w, int64_t a) {
+  return norb_of_z[w->s->z[a]];
+}
 
 /* Sets (or adds, or sets remotely the partner of) every local pair. */
 enum { PUT_SET, PUT_HALF, PUT_ADD };
@@ -173,7 +181,8 @@ static nh_mat *build(const world *w, int kind, double eps, int how) {
   double b[13 * 13];
   for (int64_t p = 0; p < w->nl->npairs; p++) {
     const nh_pair *q = &w->nl->pairs[p];
-    if (how == PUT_HALF && !in_half(q->i, q->j, q->n)) continue;
+    if (how == PUT_HALF && !in_half(q->i, q->j, q->n))
+      continue;
     int nr = nh_mat_norb(m, q->i), nc = nh_mat_norb(m, q->j);
     assert_int_equal(nr, norb_global(w, q->i));
     assert_int_equal(nc, norb_global(w, q->j));
@@ -199,7 +208,8 @@ static ref serial(const world *w, int kind, double eps, int half) {
   double b[13 * 13];
   for (int64_t p = 0; p < w->all->npairs; p++) {
     const nh_pair *q = &w->all->pairs[p];
-    if (half && !in_half(q->i, q->j, q->n)) continue;
+    if (half && !in_half(q->i, q->j, q->n))
+      continue;
     int nr = norb_global(w, q->i), nc = norb_global(w, q->j);
     fill_block(kind, eps, q->i, nr, q->j, nc, q->n, b);
     for (int r = 0; r < nr; r++)
@@ -223,7 +233,8 @@ static double checksum(const nh_mat *m) {
     nh_mat_block(m, k, &key, &v);
     int nr = nh_mat_norb(m, key.i), nc = nh_mat_norb(m, key.j);
     for (int r = 0; r < nr; r++)
-      for (int c = 0; c < nc; c++) s += weight(key.i, r, key.j, c, key.n) * v[r * nc + c];
+      for (int c = 0; c < nc; c++)
+        s += weight(key.i, r, key.j, c, key.n) * v[r * nc + c];
   }
   MPI_Allreduce(&s, &t, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
   return t;
@@ -238,7 +249,8 @@ static double max_dev(const nh_mat *m, int kind, double eps) {
     nh_mat_block(m, k, &key, &v);
     int nr = nh_mat_norb(m, key.i), nc = nh_mat_norb(m, key.j);
     fill_block(kind, eps, key.i, nr, key.j, nc, key.n, b);
-    for (int q = 0; q < nr * nc; q++) e = fmax(e, fabs(v[q] - b[q]));
+    for (int q = 0; q < nr * nc; q++)
+      e = fmax(e, fabs(v[q] - b[q]));
   }
   MPI_Allreduce(&e, &g, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
   return g;
@@ -264,7 +276,8 @@ static void check_order(const world *w, const nh_mat *m) {
   int64_t k = 0;
   for (int64_t p = 0; p < w->all->npairs; p++) {
     const nh_pair *q = &w->all->pairs[p];
-    if (nh_domain_local_index(w->dom, q->i) < 0) continue;
+    if (nh_domain_local_index(w->dom, q->i) < 0)
+      continue;
     nh_block_key key;
     assert_true(k < nh_mat_nblocks(m));
     nh_mat_block(m, k++, &key, NULL);
@@ -365,7 +378,8 @@ static void test_symmetrize_mean(void **state) {
     fill_block(F_SYM, eps, key.j, nc, key.i, nr, mn, t);
     for (int r = 0; r < nr; r++)
       for (int c = 0; c < nc; c++)
-        dev = fmax(dev, fabs(v[r * nc + c] - 0.5 * (b[r * nc + c] + t[c * nr + r])));
+        dev = fmax(dev,
+                   fabs(v[r * nc + c] - 0.5 * (b[r * nc + c] + t[c * nr + r])));
   }
   MPI_Allreduce(&dev, &g, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
   assert_true(g <= 1e-15);
@@ -388,7 +402,8 @@ static void test_symmetry_remote(void **state) {
     nh_mat_block(m, k, &key, &v);
     int remote = ctx->size > 1 ? nh_domain_owner(w->dom, key.j) != ctx->rank
                                : key.i != key.j;
-    if (!remote) v = NULL;
+    if (!remote)
+      v = NULL;
   }
   if (v) {
     mine = 1e-3 * (ctx->rank + 1);
@@ -438,19 +453,24 @@ static void test_remote(void **state) {
     crossing += nh_domain_owner(w->dom, q->j) != ctx->rank;
   }
   int64_t crossing_all;
-  MPI_Allreduce(&crossing, &crossing_all, 1, MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
-  if (ctx->size > 1) assert_true(crossing_all > 0);
+  MPI_Allreduce(&crossing, &crossing_all, 1, MPI_INT64_T, MPI_SUM,
+                MPI_COMM_WORLD);
+  if (ctx->size > 1)
+    assert_true(crossing_all > 0);
   /* +1 on the diagonal of the on-site block of every atom known here. */
   const nh_atoms *at = nh_domain_atoms(w->dom);
   int natoms = w->s->natoms, *known = calloc(natoms, sizeof *known),
       *nknow = calloc(natoms, sizeof *nknow);
-  for (int64_t k = 0; k < at->nlocal + at->nghost; k++) known[at->gid[k]] = 1;
+  for (int64_t k = 0; k < at->nlocal + at->nghost; k++)
+    known[at->gid[k]] = 1;
   const int n0[3] = {0, 0, 0};
   for (int a = 0; a < natoms; a++) {
-    if (!known[a]) continue;
+    if (!known[a])
+      continue;
     int no = nh_mat_norb(m, a);
     memset(b, 0, sizeof b);
-    for (int r = 0; r < no; r++) b[r * no + r] = 1;
+    for (int r = 0; r < no; r++)
+      b[r * no + r] = 1;
     assert_nh_ok(nh_mat_add_remote(m, a, a, n0, b));
   }
   MPI_Allreduce(known, nknow, natoms, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
@@ -593,7 +613,8 @@ static void test_algebra(void **state) {
     fill_block(F_OVL, 0, e->i, nr, e->j, nc, e->n, fs);
     int half = in_half(e->i, e->j, e->n);
     for (int k = 0; k < nr * nc; k++) {
-      if (half) ref_dot += fb[k] * fs[k];
+      if (half)
+        ref_dot += fb[k] * fs[k];
       double v = 0.5 * ((half ? fs[k] : 0) + 2 * fb[k]);
       ss += v * v;
     }
@@ -655,7 +676,8 @@ static void test_errors(void **state) {
    * the structure when this rank owns everything. */
   int64_t other = w->s->natoms + 7;
   for (int64_t k = at->nlocal; k < at->nlocal + at->nghost; k++)
-    if (at->owner[k] != ctx->rank) other = at->gid[k];
+    if (at->owner[k] != ctx->rank)
+      other = at->gid[k];
   assert_nh_fails(nh_mat_set_block(m, other, other, n0, b), NH_ERR_ARG,
                   "is not owned");
   assert_null(nh_mat_get_block(m, other, other, n0));
@@ -716,8 +738,10 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_algebra),
   };
   int fail = cmocka_run_group_tests_name("si64", si, setup_si, teardown);
-  fail += cmocka_run_group_tests_name("sic_mixed", mixed, setup_mixed, teardown);
-  fail += cmocka_run_group_tests_name("sic_primitive", mixed, setup_sic, teardown);
+  fail +=
+      cmocka_run_group_tests_name("sic_mixed", mixed, setup_mixed, teardown);
+  fail +=
+      cmocka_run_group_tests_name("sic_primitive", mixed, setup_sic, teardown);
   int all = 0;
   MPI_Allreduce(&fail, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   MPI_Finalize();
