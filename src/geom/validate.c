@@ -8,9 +8,10 @@
 /* Coordinates and cell vectors beyond this are taken for a unit mistake; it
  * also bounds the cell-list grid of the neighbour search. */
 #define MAX_COORD_ANGSTROM 1.0e6
-/* A periodic cell this skewed (a height below min_dist / MAX_SKEW) would
- * need millions of images for the distance check: ask for a reduced cell. */
-#define MAX_SKEW 1000.0
+/* A periodic cell this skewed (a layer spacing below min_dist / MAX_SKEW)
+ * would make the distance check scan (2 MAX_SKEW + 1)^3 image shifts per
+ * atom or more; no sensible (reduced) cell comes close: ask for one. */
+#define MAX_SKEW 20.0
 
 static const char *src(const nh_structure *s) {
   return s->source[0] ? s->source : "(structure)";

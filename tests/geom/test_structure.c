@@ -216,6 +216,12 @@ static void test_validate_periodic_vectors(void **state) {
   assert_nh_fails(nh_structure_validate(s, NH_MIN_DIST), NH_ERR_INPUT,
                   "mem.vasp: atom 1 (Si) is 0.424264 Å from its own periodic "
                   "image");
+  /* a3 = (1000, 0, 0.01) Å: planes (a2, a3) 5e-5 Å apart, below 0.5 / 20 Å */
+  double skew[3][3] = {{5 * ANG, 0, 0}, {0, 5 * ANG, 0}, {1000 * ANG, 0, 0.01 * ANG}};
+  memcpy(s->lattice, skew, sizeof skew);
+  assert_nh_fails(nh_structure_validate(s, NH_MIN_DIST), NH_ERR_INPUT,
+                  "mem.vasp: the cell is extremely skewed (the layer spacing "
+                  "along a1 is 5e-05 Å)");
   nh_structure_destroy(&s);
 }
 
