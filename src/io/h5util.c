@@ -21,14 +21,17 @@ nh_err nh_h5_fail(nh_err code, const char *srcfile, int line, const char *func,
   char detail[512] = "", obj[512] = "";
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost, detail);
   H5Eclear2(H5E_DEFAULT);
-  if (name && name[0] == '/') {
+  if (!name) {
+    return nh_error_set(code, srcfile, line, func, "%s: cannot %s%s%s", path,
+                        what, detail[0] ? ": " : "", detail);
+  } else if (name[0] == '/') {
     snprintf(obj, sizeof obj, "%s", name);
   } else {
     char base[400] = "";
     if (loc >= 0 && H5Iget_name(loc, base, sizeof base) < 0) base[0] = '\0';
     size_t n = strlen(base);
     const char *sep = n && base[n - 1] == '/' ? "" : "/";
-    if (name && name[0])
+    if (name[0])
       snprintf(obj, sizeof obj, "%s%s%s", base, sep, name);
     else
       snprintf(obj, sizeof obj, "%s", base[0] ? base : "/");
@@ -54,10 +57,13 @@ void nh_h5_close(hid_t *id) {
 
 static nh_err mpio_fapl(const char *path, MPI_Comm comm, hid_t *fapl) {
   *fapl = H5Pcreate(H5P_FILE_ACCESS);
-  NH_H5_CHECK(*fapl >= 0, NH_ERR_HDF5, path, -1, "/", "create file access for");
+  NH_H5_CHECK(*fapl >= 0, NH_ERR_HDF5, path, -1, NULL,
+              "create a file access property list");
   if (H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL) < 0) {
+    nh_err err = nh_h5_fail(NH_ERR_HDF5, __FILE__, __LINE__, __func__, path,
+                            -1, NULL, "set up MPI-IO");
     nh_h5_close(fapl);
-    NH_H5_CHECK(0, NH_ERR_HDF5, path, -1, "/", "set up MPI-IO for");
+    return err;
   }
   return NH_OK;
 }
@@ -67,19 +73,25 @@ nh_err nh_h5_create_file(const char *path, MPI_Comm comm, hid_t *file) {
   NH_CALL(mpio_fapl(path, comm, &fapl));
   H5Pset_coll_metadata_write(fapl, 1);
   *file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  nh_err err = NH_OK;
+  if (*file < 0) /* before any other HDF5 call clears the error stack */
+    err = nh_h5_fail(NH_ERR_HDF5, __FILE__, __LINE__, __func__, path, -1,
+                     NULL, "create the file");
   nh_h5_close(&fapl);
-  NH_H5_CHECK(*file >= 0, NH_ERR_HDF5, path, -1, "/", "create the file at");
-  return NH_OK;
+  return err;
 }
 
 nh_err nh_h5_open_file(const char *path, MPI_Comm comm, hid_t *file) {
   hid_t fapl;
   NH_CALL(mpio_fapl(path, comm, &fapl));
   *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  nh_err err = NH_OK;
+  if (*file < 0)
+    err = nh_h5_fail(NH_ERR_FILE, __FILE__, __LINE__, __func__, path, -1,
+                     NULL, "open the file (not HDF5, or truncated or "
+                     "corrupt?)");
   nh_h5_close(&fapl);
-  NH_H5_CHECK(*file >= 0, NH_ERR_FILE, path, -1, "/",
-              "open (not an HDF5 file, or truncated or corrupt) at");
-  return NH_OK;
+  return err;
 }
 
 nh_err nh_h5_create_group(const char *path, hid_t loc, const char *name,
@@ -208,10 +220,12 @@ static nh_err attr_read_num(const char *path, hid_t loc, const char *name,
   hid_t attr;
   NH_CALL(attr_open(path, loc, name, cls,
                     cls == H5T_INTEGER ? "integer" : "number", &attr));
-  herr_t rc = H5Aread(attr, mtype, value);
+  nh_err err = NH_OK;
+  if (H5Aread(attr, mtype, value) < 0)
+    err = nh_h5_fail(NH_ERR_FILE, __FILE__, __LINE__, __func__, path, loc,
+                     name, "read attribute");
   nh_h5_close(&attr);
-  NH_H5_CHECK(rc >= 0, NH_ERR_FILE, path, loc, name, "read attribute");
-  return NH_OK;
+  return err;
 }
 
 nh_err nh_h5_attr_read_int(const char *path, hid_t loc, const char *name,
@@ -233,9 +247,12 @@ nh_err nh_h5_dset_create(const char *path, hid_t loc, const char *name,
   NH_H5_CHECK(space >= 0, NH_ERR_HDF5, path, loc, name, "create dataspace of");
   *dset = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT,
                      H5P_DEFAULT);
+  nh_err err = NH_OK;
+  if (*dset < 0)
+    err = nh_h5_fail(NH_ERR_HDF5, __FILE__, __LINE__, __func__, path, loc,
+                     name, "create dataset");
   nh_h5_close(&space);
-  NH_H5_CHECK(*dset >= 0, NH_ERR_HDF5, path, loc, name, "create dataset");
-  return NH_OK;
+  return err;
 }
 
 nh_err nh_h5_dset_open(const char *path, hid_t loc, const char *name,
@@ -302,12 +319,15 @@ static nh_err transfer_rows(const char *path, hid_t dset, hid_t memtype,
   if (select_rows(dset, start, count, width, &fspace, &mspace) == NH_OK)
     rc = write ? H5Dwrite(dset, memtype, mspace, fspace, dxpl, buf)
                : H5Dread(dset, memtype, mspace, fspace, dxpl, buf);
+  nh_err err = NH_OK;
+  if (rc < 0)
+    err = nh_h5_fail(write ? NH_ERR_HDF5 : NH_ERR_FILE, __FILE__, __LINE__,
+                     __func__, path, dset, "",
+                     write ? "write dataset" : "read dataset");
   nh_h5_close(&fspace);
   nh_h5_close(&mspace);
   nh_h5_close(&dxpl);
-  NH_H5_CHECK(rc >= 0, write ? NH_ERR_HDF5 : NH_ERR_FILE, path, dset, "",
-              write ? "write dataset" : "read dataset");
-  return NH_OK;
+  return err;
 }
 
 nh_err nh_h5_write_rows(const char *path, hid_t dset, hid_t memtype,
@@ -341,8 +361,11 @@ nh_err nh_h5_read_ranges(const char *path, hid_t dset, hid_t memtype, int n,
     mspace = H5Screate_simple(1, &total, NULL);
     rc = H5Dread(dset, memtype, mspace, fspace, H5P_DEFAULT, buf);
   }
+  nh_err err = NH_OK;
+  if (rc < 0)
+    err = nh_h5_fail(NH_ERR_FILE, __FILE__, __LINE__, __func__, path, dset, "",
+                     "read dataset");
   nh_h5_close(&fspace);
   nh_h5_close(&mspace);
-  NH_H5_CHECK(rc >= 0, NH_ERR_FILE, path, dset, "", "read dataset");
-  return NH_OK;
+  return err;
 }

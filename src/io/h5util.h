@@ -15,7 +15,9 @@
 /* Stops HDF5 from printing its error stack; nextham reports errors itself. */
 void nh_h5_quiet(void);
 /* Records an HDF5 failure about object `name` below `loc` (loc may be < 0,
- * then name is used as is) and returns code. */
+ * then name is used as is; name NULL: the file itself) and returns code.
+ * Call it right after the failing HDF5 call: any later HDF5 call clears the
+ * error stack that holds HDF5's own description. */
 nh_err nh_h5_fail(nh_err code, const char *srcfile, int line, const char *func,
                   const char *path, hid_t loc, const char *name,
                   const char *what);

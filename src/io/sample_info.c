@@ -147,7 +147,7 @@ static void print_header(FILE *out, const char *path, const char *creator,
           NH_SAMPLE_VERSION, creator);
   fprintf(out, "atoms     %d  formula %s\n", s->natoms, f);
   for (int a = 0; a < 3; a++)
-    fprintf(out, "%s a%d %14.8f %14.8f %14.8f\n", a ? "         " : "cell (Å)",
+    fprintf(out, "%s a%d %14.8f %14.8f %14.8f\n", a ? "         " : "cell (Å) ",
             a + 1, s->lattice[a][0] * NH_BOHR_ANGSTROM,
             s->lattice[a][1] * NH_BOHR_ANGSTROM,
             s->lattice[a][2] * NH_BOHR_ANGSTROM);

@@ -308,7 +308,7 @@ nh_err nh_sample_close(nh_sample_writer **w) {
   herr_t rc = H5Fclose(t->file);
   t->file = -1;
   nh_err err = rc < 0 ? nh_h5_fail(NH_ERR_HDF5, __FILE__, __LINE__, __func__,
-                                   t->tmp, -1, "/", "close (flush) file")
+                                   t->tmp, -1, NULL, "close (flush) the file")
                       : NH_OK;
   err = nh_ctx_agree(&t->ctx, err);
   if (!err && t->ctx.rank == 0 && rename(t->tmp, t->path) != 0)

@@ -383,14 +383,13 @@ done:
   return err;
 }
 
-/* The key as the user would write it, for messages. */
+/* The full path of key k in table tbl, for messages. */
 static const char *key_text(const nh_toml_val *tbl, const keypath *k,
-                            size_t upto, char *buf, size_t size) {
+                            char *buf, size_t size) {
   char tmp[512];
-  size_t pos = 0;
   nh_toml_path(tbl, buf, size);
-  pos = strlen(buf);
-  for (size_t i = 0; i <= upto && i < k->n; i++) {
+  size_t pos = strlen(buf);
+  for (size_t i = 0; i < k->n; i++) {
     snprintf(tmp, sizeof tmp, "%.*s", (int)k->plen[i], k->text.s + k->off[i]);
     int n = snprintf(buf + pos, size - pos, "%s%s", pos ? "." : "", tmp);
     if (n < 0 || (size_t)n >= size - pos) break;
@@ -511,7 +510,7 @@ static nh_err parse_keyval(parser *ps, nh_toml_val *tbl) {
   keypath k = {0};
   NH_CALL_GOTO(parse_key(ps, &k), done);
   PCHECK_GOTO(at(ps, '='), done, ps, "expected '=' after key '%s', found %s",
-              key_text(tbl, &k, k.n, path, sizeof path),
+              key_text(tbl, &k, path, sizeof path),
               describe(ps, ps->p, d));
   ps->p++;
   skip_ws(ps);
