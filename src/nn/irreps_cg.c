@@ -16,15 +16,23 @@
 
 #include "nextham/irreps.h"
 
-static long double fact(int n) {
-  long double f = 1.0L;
-  for (int i = 2; i <= n; i++)
-    f *= i;
-  return f;
+/* n! for n <= 3·NH_IRREPS_LMAX + 1, the largest Racah's formula needs. */
+enum { NFACT = 3 * NH_IRREPS_LMAX + 2 };
+typedef struct {
+  long double f[NFACT];
+} fact_table;
+
+static void fact_init(fact_table *t) {
+  t->f[0] = 1.0L;
+  for (int i = 1; i < NFACT; i++)
+    t->f[i] = t->f[i - 1] * i;
 }
 
+#define fact(n) (ft->f[(n)])
+
 /* <j1 m1 j2 m2 | J M>, Racah's formula; 0 outside the selection rules. */
-static long double cg_complex(int j1, int m1, int j2, int m2, int J, int M) {
+static long double cg_complex(const fact_table *ft, int j1, int m1, int j2,
+                              int m2, int J, int M) {
   if (M != m1 + m2 || abs(m1) > j1 || abs(m2) > j2 || abs(M) > J ||
       J < abs(j1 - j2) || J > j1 + j2)
     return 0.0L;
@@ -64,15 +72,16 @@ static void u_entry(int m, int mu, double *re, double *im) {
 }
 
 /* The complex value of the real-basis coefficient (re, im). */
-static void cg_real_complex(int l1, int m1, int l2, int m2, int L, int M,
-                            long double *re, long double *im) {
+static void cg_real_complex(const fact_table *ft, int l1, int m1, int l2,
+                            int m2, int L, int M, long double *re,
+                            long double *im) {
   *re = *im = 0.0L;
   for (int s1 = -1; s1 <= 1; s1 += 2)
     for (int s2 = -1; s2 <= 1; s2 += 2) {
       const int mu1 = s1 * m1, mu2 = s2 * m2, mu = mu1 + mu2;
       if ((m1 == 0 && s1 > 0) || (m2 == 0 && s2 > 0) || abs(mu) > L)
         continue;
-      const long double c = cg_complex(l1, mu1, l2, mu2, L, mu);
+      const long double c = cg_complex(ft, l1, mu1, l2, mu2, L, mu);
       if (c == 0.0L)
         continue;
       double ar, ai, br, bi, cr, ci;
@@ -87,14 +96,21 @@ static void cg_real_complex(int l1, int m1, int l2, int m2, int L, int M,
     }
 }
 
-/* Appends the nonzeros of triple (l1, l2, L) to cg (capacity *cap). */
-static nh_err add_triple(nh_irreps_cg *cg, int *cap, int l1, int l2, int L) {
+/* Appends the nonzeros of triple (l1, l2, L) to cg (capacity *cap). For real
+ * harmonics only |M| = |m1| + |m2| or ||m1| - |m2|| can couple. */
+static nh_err add_triple(nh_irreps_cg *cg, int *cap, const fact_table *ft,
+                         int l1, int l2, int L) {
   const int odd = (l1 + l2 + L) % 2;
   for (int m1 = -l1; m1 <= l1; m1++)
-    for (int m2 = -l2; m2 <= l2; m2++)
-      for (int M = -L; M <= L; M++) {
+    for (int m2 = -l2; m2 <= l2; m2++) {
+      const int s = abs(m1) + abs(m2), d = abs(abs(m1) - abs(m2));
+      const int cand[4] = {-s, -d, d, s};
+      for (int c = 0; c < 4; c++) {
+        const int M = cand[c];
+        if (abs(M) > L || (c > 0 && M == cand[c - 1]))
+          continue;
         long double re, im;
-        cg_real_complex(l1, m1, l2, m2, L, M, &re, &im);
+        cg_real_complex(ft, l1, m1, l2, m2, L, M, &re, &im);
         const double keep = (double)(odd ? im : re), drop = (double)(odd ? re : im);
         NH_CHECK(fabs(drop) < 1e-14, NH_ERR_INTERNAL,
                  "real CG (%d %d %d) has a complex phase (%.3g)", l1, l2, L, drop);
@@ -112,6 +128,7 @@ static nh_err add_triple(nh_irreps_cg *cg, int *cap, int l1, int l2, int L) {
         cg->mm[cg->nnz] = (unsigned char)(M + L);
         cg->val[cg->nnz++] = keep;
       }
+    }
   return NH_OK;
 }
 
@@ -123,6 +140,8 @@ nh_err nh_irreps_cg_create(int lmax_in, int lmax_out, nh_irreps_cg **out) {
   nh_err err = NH_OK;
   nh_irreps_cg *cg = NULL;
   int cap = 0;
+  fact_table ft;
+  fact_init(&ft);
   NH_CALL(nh_calloc(1, sizeof(*cg), &cg));
   cg->lmax_in = lmax_in;
   cg->lmax_out = lmax_out;
@@ -134,7 +153,7 @@ nh_err nh_irreps_cg_create(int lmax_in, int lmax_out, nh_irreps_cg **out) {
         const int t = nh_irreps_cg_triple(cg, l1, l2, L);
         cg->start[t] = cg->nnz;
         if (L >= abs(l1 - l2) && L <= l1 + l2)
-          NH_CALL_GOTO(add_triple(cg, &cap, l1, l2, L), fail);
+          NH_CALL_GOTO(add_triple(cg, &cap, &ft, l1, l2, L), fail);
       }
   cg->start[ntriple] = cg->nnz;
   *out = cg;
