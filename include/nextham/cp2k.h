@@ -115,7 +115,7 @@ nh_err nh_cp2k_import_matrix(const nh_cp2k_run *run, const char *matrix,
 nh_err nh_cp2k_import(const nh_cp2k_run *run, const nh_domain *dom,
                       const nh_basis *b, nh_mat **S, nh_mat **H);
 
-/* Collective. Checks that two runs describe the same system: atoms,
+/* Checks that two runs describe the same system: atoms,
  * elements, positions and cell (to the printed digits), kinds with their
  * basis sets, and the image table in the same order. */
 nh_err nh_cp2k_check_same_system(const nh_cp2k_run *a, const nh_cp2k_run *b);

@@ -13,11 +13,11 @@ typedef struct convert_state {
   nh_domain *dom;
   nh_mat *S, *H, *H0;
   nh_sample_writer *w;
+  double range; /* halo of the domain: CP2K's pair range */
 } convert_state;
 
 static nh_err convert_setup(const nh_ctx *ctx, const char *out_path,
                             const char *h0_out_path, convert_state *st) {
-  double range;
   NH_CALL(nh_cp2k_read_run(ctx, out_path, &st->run));
   if (!st->run->scf_converged)
     nh_warn(ctx, "cp2k: %s: SCF not converged; H is not a converged "
@@ -29,13 +29,14 @@ static nh_err convert_setup(const nh_ctx *ctx, const char *out_path,
   NH_CALL(nh_cp2k_structure(ctx, st->run, &st->s));
   NH_CALL(nh_basis_create(&st->b));
   NH_CALL(nh_cp2k_load_basis(st->run, st->b));
-  NH_CALL(nh_cp2k_pair_range(st->run, st->b, &range));
-  NH_CALL(nh_domain_create(ctx, st->s, NULL, range, &st->dom));
+  NH_CALL(nh_cp2k_pair_range(st->run, st->b, &st->range));
   return NH_OK;
 }
 
+/* Collective from here on: every rank has the same run, structure, basis. */
 static nh_err convert_write(const nh_ctx *ctx, const char *sample_path,
                             convert_state *st) {
+  NH_CALL(nh_domain_create(ctx, st->s, NULL, st->range, &st->dom));
   NH_CALL(nh_cp2k_import(st->run, st->dom, st->b, &st->S, &st->H));
   if (st->run0)
     NH_CALL(nh_cp2k_import_matrix(st->run0, "KS", st->dom, st->b, "H0",
