@@ -37,17 +37,22 @@
 
 typedef struct nh_sample_writer nh_sample_writer;
 
-/* Collective. Creates <path>.tmp, writes structure and basis. */
+/* Collective. Creates <path>.tmp, writes structure and basis (every rank
+ * passes the same structure and basis; rank 0's are written). On failure
+ * nothing is left behind and *w is NULL. */
 nh_err nh_sample_create(const nh_ctx *ctx, const char *path,
                         const nh_structure *s, const nh_basis *b,
                         nh_sample_writer **w);
 /* Collective. Writes matrix m under /matrices/<name>; `scale` multiplies
  * values on the way out (NH_HARTREE_EV for Hamiltonians held in Hartree,
- * 1 for S) and `unit` is stored as an attribute. */
+ * 1 for S) and `unit` is stored as an attribute. Each rank writes its own
+ * blocks (possibly none). After a failure, call nh_sample_abort. */
 nh_err nh_sample_write_matrix(nh_sample_writer *w, const nh_mat *m,
                               const char *name, double scale,
                               const char *unit);
-/* Collective. Closes and renames <path>.tmp to <path>. */
+/* Collective. Closes and renames <path>.tmp to <path> (rank 0, after all
+ * ranks closed it); frees the writer, also on failure (then the .tmp file
+ * is removed). */
 nh_err nh_sample_close(nh_sample_writer **w);
 /* Collective. On failure: closes and removes <path>.tmp. */
 void nh_sample_abort(nh_sample_writer **w);
@@ -57,9 +62,11 @@ nh_err nh_sample_read_structure(const nh_ctx *ctx, const char *path,
                                 nh_structure **s);
 nh_err nh_sample_read_basis(const nh_ctx *ctx, const char *path,
                             nh_basis **b);
-/* Reads /matrices/<name> into a new matrix on the given domain (each rank
- * keeps the blocks of its atoms); values are multiplied by `scale`
- * (1/NH_HARTREE_EV to get Hartree back). */
+/* Collective over the domain's ranks. Reads /matrices/<name> into a new
+ * matrix on the given domain (each rank keeps the blocks of its atoms; the
+ * halo must cover the pairs of the file); values are multiplied by `scale`
+ * (1/NH_HARTREE_EV to get Hartree back). Memory O(own blocks + a chunk of
+ * 2^18 pairs). Every block is checked against norb(i) x norb(j) of b. */
 nh_err nh_sample_read_matrix(const char *path, const char *name,
                              const nh_domain *dom, const nh_basis *b,
                              double scale, nh_mat **m);

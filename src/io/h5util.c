@@ -316,9 +316,14 @@ static nh_err transfer_rows(const char *path, hid_t dset, hid_t memtype,
   H5Pset_dxpl_mpio(dxpl, collective ? H5FD_MPIO_COLLECTIVE
                                     : H5FD_MPIO_INDEPENDENT);
   herr_t rc = -1;
-  if (select_rows(dset, start, count, width, &fspace, &mspace) == NH_OK)
-    rc = write ? H5Dwrite(dset, memtype, mspace, fspace, dxpl, buf)
-               : H5Dread(dset, memtype, mspace, fspace, dxpl, buf);
+  if (select_rows(dset, start, count, width, &fspace, &mspace) != NH_OK)
+    rc = -1;
+  else if (H5Sget_simple_extent_npoints(fspace) == 0)
+    rc = 0; /* an empty dataset has no storage: nothing to transfer */
+  else if (write)
+    rc = H5Dwrite(dset, memtype, mspace, fspace, dxpl, buf);
+  else
+    rc = H5Dread(dset, memtype, mspace, fspace, dxpl, buf);
   nh_err err = NH_OK;
   if (rc < 0)
     err = nh_h5_fail(write ? NH_ERR_HDF5 : NH_ERR_FILE, __FILE__, __LINE__,

@@ -292,6 +292,36 @@ static void test_abort_keeps_old_file(void **state) {
   nh_structure_destroy(&s);
 }
 
+/* A matrix without blocks is a valid, empty matrix. */
+static void test_empty_matrix(void **state) {
+  (void)state;
+  const nh_ctx *ctx = nh_test_ctx();
+  nh_structure *s = silicon(2);
+  const char *path = fname("empty");
+  nh_domain *dom = NULL;
+  assert_nh_ok(nh_domain_create(ctx, s, NULL, RCUT, &dom));
+  int norb[NH_MAX_Z + 1];
+  nh_basis_norb_table(basis, norb);
+  nh_mat *e = NULL, *e2 = NULL;
+  assert_nh_ok(nh_mat_create(dom, norb, "E", &e));
+  nh_sample_writer *w = NULL;
+  assert_nh_ok(nh_sample_create(ctx, path, s, basis, &w));
+  assert_nh_ok(nh_sample_write_matrix(w, e, "E", 1.0, "1"));
+  assert_nh_fails(nh_sample_write_matrix(w, e, "E", 1.0, "1"), NH_ERR_ARG,
+                  "matrix 'E' written twice");
+  assert_nh_ok(nh_sample_close(&w));
+  assert_nh_ok(nh_sample_read_matrix(path, "E", dom, basis, 1.0, &e2));
+  int64_t nb, nv;
+  assert_nh_ok(nh_mat_global_size(e2, &nb, &nv));
+  assert_int_equal(nb, 0);
+  assert_int_equal(nv, 0);
+  nh_mat_destroy(&e);
+  nh_mat_destroy(&e2);
+  nh_domain_destroy(&dom);
+  nh_structure_destroy(&s);
+  cleanup(ctx, path);
+}
+
 /* Damages a copy of a good file on rank 0 with serial HDF5. */
 enum { CUT_HALF, DROP_VALUES, SHORT_OFFSETS, BAD_OFFSET, BAD_FORMAT,
        NEW_VERSION };
@@ -460,6 +490,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_round_trip),
     cmocka_unit_test(test_cross_rank_count),
     cmocka_unit_test(test_abort_keeps_old_file),
+    cmocka_unit_test(test_empty_matrix),
     cmocka_unit_test(test_corrupt_files),
     cmocka_unit_test(test_info),
 };
