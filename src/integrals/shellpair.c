@@ -9,6 +9,7 @@
 #include "intimpl.h"
 
 #define LD NH_INT_LD1D
+#define PI32 5.568327996831707845 /* pi^(3/2) */
 
 typedef struct pair_env {
   int ops;
@@ -39,8 +40,8 @@ static void contract_cart(const pair_env *env, double *cs, double *ct) {
       if (env->screen == NH_INT_CP2K && a->rad[p] + b->rad[q] < env->rab)
         continue;
       double za = a->exps[p], zb = b->exps[q], oo = 1.0 / (za + zb);
-      double pref = a->coef[p] * b->coef[q] *
-                    exp(-za * zb * oo * env->rab2) * pow(M_PI * oo, 1.5);
+      double pref = a->coef[p] * b->coef[q] * PI32 * oo * sqrt(oo) *
+                    exp(-za * zb * oo * env->rab2);
       if (pref == 0.0) continue; /* underflow: nothing to add */
       for (int k = 0; k < 3; k++) {
         nh_int_os1d_overlap(env->La + env->d1, env->Lb + env->d1,
