@@ -361,6 +361,19 @@ static nh_err store_image(nh_mat *m, const image_blocks *ib,
   return NH_OK;
 }
 
+/* The home-cell file holds the on-site diagonal, so its largest index is
+ * the dimension CP2K used; catches CSR files left by another run. */
+static nh_err check_dimension(const nh_cp2k_csr *csr, const char *path,
+                              const atom_map *am) {
+  int32_t dim = 0;
+  for (int64_t k = 0; k < csr->nnz; k++)
+    if (csr->row[k] > dim) dim = csr->row[k];
+  NH_CHECK(dim == am->norb, NH_ERR_INPUT,
+           "%s has %d functions, the run's basis %d: CSR files of another "
+           "run, or the wrong basis file?", path, (int)dim, am->norb);
+  return NH_OK;
+}
+
 /* Local part of the import: every image file, own blocks only. */
 static nh_err import_local(const nh_cp2k_run *run, const char *matrix,
                            const nh_domain *dom, const atom_map *am,
@@ -373,6 +386,7 @@ static nh_err import_local(const nh_cp2k_run *run, const char *matrix,
   for (int img = 1; img <= run->nimages; img++) {
     NH_CALL_GOTO(nh_cp2k_csr_path(run, matrix, img, path, sizeof path), done);
     NH_CALL_GOTO(nh_cp2k_csr_read(path, &csr), done);
+    if (img == 1) NH_CALL_GOTO(check_dimension(csr, path, am), done);
     NH_CALL_GOTO(collect_image(csr, path, am, dom, &ib), done);
     NH_CALL_GOTO(store_image(m, &ib, am, dom, run->images[img - 1], path),
                  done);

@@ -42,8 +42,11 @@ static nh_err write_structure(nh_sample_writer *w, const nh_structure *s) {
   NH_CALL_GOTO(nh_h5_attr_write_str(w->tmp, g, "source", s->source), done);
   for (int a = 0; a < 3; a++)
     for (int c = 0; c < 3; c++) lat[a][c] = s->lattice[a][c] * NH_BOHR_ANGSTROM;
-  NH_CALL_GOTO(nh_malloc(w->ctx.rank == 0 ? (size_t)n * sizeof *pos : 0, &pos),
-               done);
+  /* Local allocations are agreed on before the next collective call, so a
+   * failure on one rank cannot leave the others waiting in HDF5. */
+  NH_CALL_GOTO(nh_ctx_agree(&w->ctx, nh_malloc(w->ctx.rank == 0
+                                                   ? (size_t)n * sizeof *pos
+                                                   : 0, &pos)), done);
   for (int a = 0; w->ctx.rank == 0 && a < n; a++)
     for (int c = 0; c < 3; c++) pos[a][c] = s->pos[a][c] * NH_BOHR_ANGSTROM;
   NH_CALL_GOTO(write_root(w, g, "lattice", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
@@ -182,13 +185,12 @@ nh_err nh_sample_create(const nh_ctx *ctx, const char *path,
 }
 
 /* The local blocks as pairs (i, j, n1, n2, n3) and value offsets that start
- * at voff; the last rank adds the final offset (the total V). */
-static nh_err local_index(const nh_mat *m, int64_t voff, int64_t vtotal, int64_t **pairs,
-                          int64_t **offs, int64_t *nval) {
+ * at voff; entry nb is the total vtotal, written by the last rank only. */
+static nh_err local_index(const nh_mat *m, int64_t voff, int64_t vtotal,
+                          int64_t **pairs, int64_t **offs) {
   int64_t nb = nh_mat_nblocks(m);
   NH_CALL(nh_malloc((size_t)nb * 5 * sizeof **pairs, pairs));
   NH_CALL(nh_malloc((size_t)(nb + 1) * sizeof **offs, offs));
-  int64_t v = 0;
   for (int64_t k = 0; k < nb; k++) {
     nh_block_key key;
     nh_mat_block(m, k, &key, NULL);
@@ -196,11 +198,10 @@ static nh_err local_index(const nh_mat *m, int64_t voff, int64_t vtotal, int64_t
     p[0] = key.i;
     p[1] = key.j;
     for (int d = 0; d < 3; d++) p[2 + d] = key.n[d];
-    (*offs)[k] = voff + v;
-    v += (int64_t)nh_mat_norb(m, key.i) * nh_mat_norb(m, key.j);
+    (*offs)[k] = voff;
+    voff += (int64_t)nh_mat_norb(m, key.i) * nh_mat_norb(m, key.j);
   }
   (*offs)[nb] = vtotal;
-  *nval = v;
   return NH_OK;
 }
 
@@ -212,8 +213,9 @@ static nh_err write_values(nh_sample_writer *w, const nh_mat *m, hid_t dset,
   NH_MPI(MPI_Allreduce(&rounds, &all, 1, MPI_INT64_T, MPI_MAX, w->ctx.comm));
   double *buf = NULL;
   nh_err err;
-  NH_CALL(nh_malloc((size_t)(nval < VALUE_ROUND ? nval : VALUE_ROUND) *
-                        sizeof *buf, &buf));
+  size_t cap = (size_t)(nval < VALUE_ROUND ? nval : VALUE_ROUND);
+  NH_CALL_GOTO(nh_ctx_agree(&w->ctx, nh_malloc(cap * sizeof *buf, &buf)),
+               fail);
   int64_t k = 0, e = 0, done = 0; /* cursor: block k, element e */
   for (int64_t r = 0; r < all; r++) {
     int64_t n = 0;
@@ -247,7 +249,8 @@ static nh_err write_matrix(nh_sample_writer *w, const nh_mat *m,
                strlen(name) < 64, NH_ERR_ARG, "invalid matrix name '%s'", name);
   NH_CHECK(!nh_h5_exists(w->matrices, name), NH_ERR_ARG,
            "%s: matrix '%s' written twice", w->tmp, name);
-  /* Global layout: this rank's blocks start at boff, its values at voff. */
+  /* Global layout: this rank's blocks start at row before[0] of pairs, its
+   * values at before[1]; ranks write in rank order. */
   int64_t nb = nh_mat_nblocks(m), nv = 0, *pairs = NULL, *offs = NULL;
   for (int64_t k = 0; k < nb; k++) {
     nh_block_key key;
@@ -260,8 +263,8 @@ static nh_err write_matrix(nh_sample_writer *w, const nh_mat *m,
   if (ctx->rank == 0) before[0] = before[1] = 0; /* Exscan leaves it undefined */
   hid_t g = -1, dp = -1, doff = -1, dv = -1;
   nh_err err;
-  NH_CALL_GOTO(local_index(m, before[1], total[1], &pairs, &offs, &nv),
-               done);
+  NH_CALL_GOTO(nh_ctx_agree(ctx, local_index(m, before[1], total[1], &pairs,
+                                             &offs)), done);
   NH_CALL_GOTO(nh_h5_create_group(w->tmp, w->matrices, name, &g), done);
   NH_CALL_GOTO(nh_h5_attr_write_str(w->tmp, g, "unit", unit), done);
   NH_CALL_GOTO(nh_h5_dset_create(w->tmp, g, "pairs", H5T_STD_I64LE, 2,

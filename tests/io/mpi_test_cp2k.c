@@ -671,6 +671,17 @@ static void test_import_errors(void **state) {
   assert_nh_fails(nh_cp2k_import_matrix(im.run, "S", im.dom, im.b, "S", &m),
                   NH_ERR_FILE, expect);
   assert_null(m);
+  /* the home-cell file of another (smaller) run */
+  if (ctx->rank == 0) {
+    snprintf(cmd, sizeof cmd, "cp %s/si2-S_SPIN_1_R_1-1_0.csr %s/keep.csr && "
+             "grep -v '^ *2[0-9] ' %s/keep.csr > %s/si2-S_SPIN_1_R_1-1_0.csr",
+             dir, tmpdir, tmpdir, dir);
+    assert_int_equal(system(cmd), 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  assert_nh_fails(nh_cp2k_import_matrix(im.run, "S", im.dom, im.b, "S", &m),
+                  NH_ERR_INPUT, "si2-S_SPIN_1_R_1-1_0.csr has 19 functions, "
+                  "the run's basis 26");
   /* a basis with another number of functions */
   nh_basis *szv = NULL;
   assert_nh_ok(nh_basis_create(&szv));

@@ -287,6 +287,10 @@ static void test_abort_keeps_old_file(void **state) {
                   "no basis set for C (atom 1 of silicon-2)");
   assert_null(w);
   s->z[1] = 14;
+  /* A directory that does not exist: the error names the temporary file. */
+  assert_nh_fails(nh_sample_create(ctx, "no-such-dir/x.h5", s, basis, &w),
+                  NH_ERR_HDF5, "no-such-dir/x.h5.tmp: cannot create the file");
+  assert_null(w);
   check_file(ctx, path, s);
   cleanup(ctx, path);
   nh_structure_destroy(&s);

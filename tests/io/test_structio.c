@@ -68,6 +68,10 @@ static void test_poscar_direct_and_cartesian(void **state) {
   assert_nh_ok(nh_structure_read(good("POSCAR_si_cart_scale"), "poscar", &s));
   assert_si2(s);
   nh_structure_destroy(&s);
+  /* DOS line endings */
+  assert_nh_ok(nh_structure_read(good("POSCAR_si_crlf"), "auto", &s));
+  assert_si2(s);
+  nh_structure_destroy(&s);
 }
 
 static void test_poscar_volume_and_selective(void **state) {
