@@ -9,6 +9,9 @@
 
 #include "sampleimpl.h"
 
+nh_sample_limits nh_sample_lim = {(hsize_t)1 << 18, (hsize_t)1 << 21, 4096,
+                                  (int64_t)1 << 22};
+
 static nh_err check_format(const char *path, hid_t file) {
   char fmt[64];
   int64_t version;
@@ -400,8 +403,6 @@ typedef struct mat_reader {
   double *vbuf;
 } mat_reader;
 
-#define READ_VALUES ((hsize_t)1 << 21) /* doubles per value read */
-#define READ_RANGES 4096               /* ranges per value read */
 
 /* Checks every row of a chunk of pairs against the basis; the same checks
  * run on every rank, so a bad file fails everywhere. */
@@ -482,9 +483,9 @@ static nh_err read_chunk(mat_reader *r, hsize_t c0, hsize_t n) {
   for (int a = 0; a < r->nown;) {
     int b = a;
     hsize_t vals = 0;
-    while (b < r->nown && b - a < READ_RANGES) {
+    while (b < r->nown && b - a < nh_sample_lim.read_ranges) {
       hsize_t len = (hsize_t)(r->offs[r->own[b] + 1] - r->offs[r->own[b]]);
-      if (b > a && vals + len > READ_VALUES) break;
+      if (b > a && vals + len > nh_sample_lim.read_values) break;
       vals += len;
       b++;
     }
@@ -496,16 +497,17 @@ static nh_err read_chunk(mat_reader *r, hsize_t c0, hsize_t n) {
 
 static nh_err read_all_chunks(mat_reader *r) {
   const nh_ctx *ctx = nh_domain_ctx(r->dom);
-  hsize_t ch = NH_SAMPLE_PAIR_CHUNK;
+  hsize_t ch = nh_sample_lim.pair_chunk;
   int maxnorb = 0;
   for (int zz = 0; zz <= NH_MAX_Z; zz++)
     if (r->norb[zz] > maxnorb) maxnorb = r->norb[zz];
-  hsize_t vcap = READ_VALUES + (hsize_t)maxnorb * maxnorb;
+  hsize_t vcap = nh_sample_lim.read_values + (hsize_t)maxnorb * maxnorb;
   nh_err err = nh_malloc(ch * 5 * sizeof *r->pairs, &r->pairs);
   if (!err) err = nh_malloc((ch + 1) * sizeof *r->offs, &r->offs);
   if (!err) err = nh_malloc(ch * sizeof *r->own, &r->own);
-  if (!err) err = nh_malloc(READ_RANGES * sizeof *r->roff, &r->roff);
-  if (!err) err = nh_malloc(READ_RANGES * sizeof *r->rlen, &r->rlen);
+  size_t nr = (size_t)nh_sample_lim.read_ranges;
+  if (!err) err = nh_malloc(nr * sizeof *r->roff, &r->roff);
+  if (!err) err = nh_malloc(nr * sizeof *r->rlen, &r->rlen);
   if (!err) err = nh_malloc(vcap * sizeof *r->vbuf, &r->vbuf);
   NH_CALL(nh_ctx_agree(ctx, err));
   /* Every rank walks the same chunks and agrees after each one, so that a

@@ -31,7 +31,7 @@ static int64_t unique(int64_t *keys, int64_t n) {
 static nh_err scan_images(const char *path, const nh_sample_mat *sm,
                           hsize_t r0, hsize_t r1, int64_t **keys,
                           int64_t *nkeys) {
-  hsize_t ch = NH_SAMPLE_PAIR_CHUNK;
+  hsize_t ch = nh_sample_lim.pair_chunk;
   int64_t *buf = NULL;
   nh_err err;
   NH_CALL(nh_malloc(ch * 5 * sizeof *buf, &buf));

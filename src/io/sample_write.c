@@ -9,8 +9,6 @@
 #include "config.h"
 #include "sampleimpl.h"
 
-#define VALUE_ROUND ((int64_t)1 << 22) /* doubles per rank and write call */
-
 struct nh_sample_writer {
   nh_ctx ctx;
   char path[1024], tmp[1040];
@@ -205,26 +203,28 @@ static nh_err local_index(const nh_mat *m, int64_t voff, int64_t vtotal,
   return NH_OK;
 }
 
-/* Values in rounds of at most VALUE_ROUND doubles per rank, so that the
- * copy buffer stays small; every rank takes part in every round. */
+/* Values in rounds of at most nh_sample_lim.write_round doubles per rank,
+ * so that the copy buffer stays small; every rank takes part in every
+ * round. */
 static nh_err write_values(nh_sample_writer *w, const nh_mat *m, hid_t dset,
                            int64_t voff, int64_t nval, double scale) {
-  int64_t rounds = (nval + VALUE_ROUND - 1) / VALUE_ROUND, all;
+  const int64_t piece = nh_sample_lim.write_round;
+  int64_t rounds = (nval + piece - 1) / piece, all;
   NH_MPI(MPI_Allreduce(&rounds, &all, 1, MPI_INT64_T, MPI_MAX, w->ctx.comm));
   double *buf = NULL;
   nh_err err;
-  size_t cap = (size_t)(nval < VALUE_ROUND ? nval : VALUE_ROUND);
+  size_t cap = (size_t)(nval < piece ? nval : piece);
   NH_CALL_GOTO(nh_ctx_agree(&w->ctx, nh_malloc(cap * sizeof *buf, &buf)),
                fail);
   int64_t k = 0, e = 0, done = 0; /* cursor: block k, element e */
   for (int64_t r = 0; r < all; r++) {
     int64_t n = 0;
-    while (n < VALUE_ROUND && k < nh_mat_nblocks(m)) {
+    while (n < piece && k < nh_mat_nblocks(m)) {
       nh_block_key key;
       double *v;
       nh_mat_block(m, k, &key, &v);
       int64_t size = (int64_t)nh_mat_norb(m, key.i) * nh_mat_norb(m, key.j);
-      for (; e < size && n < VALUE_ROUND; e++) buf[n++] = scale * v[e];
+      for (; e < size && n < piece; e++) buf[n++] = scale * v[e];
       if (e == size) k++, e = 0;
     }
     NH_CALL_GOTO(nh_h5_write_rows(w->tmp, dset, H5T_NATIVE_DOUBLE,

@@ -8,7 +8,15 @@
 
 #define NH_SAMPLE_FORMAT "nextham-sample"
 #define NH_SAMPLE_VERSION 1
-#define NH_SAMPLE_PAIR_CHUNK ((hsize_t)1 << 18) /* rows of pairs per read */
+/* Sizes of the pieces the sample code reads and writes at a time; tests
+ * shrink them to exercise chunk boundaries on small files. */
+typedef struct nh_sample_limits {
+  hsize_t pair_chunk;  /* rows of pairs read at a time (2^18)          */
+  hsize_t read_values; /* doubles per read of owned values (2^21)      */
+  int read_ranges;     /* ranges per read of owned values (4096)       */
+  int64_t write_round; /* doubles per rank and collective write (2^22) */
+} nh_sample_limits;
+extern nh_sample_limits nh_sample_lim;
 
 /* Collective: opens a sample file for reading on ctx->comm and checks its
  * format and version; all ranks succeed or fail together. */

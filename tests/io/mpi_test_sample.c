@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "h5util.h"
+#include "sampleimpl.h"
 #include "nextham/neighbor.h"
 #include "nextham/sample.h"
 #include "nhtest.h"
@@ -241,6 +241,16 @@ static void test_round_trip(void **state) {
     cleanup(ctx, path);
     nh_structure_destroy(&s);
   }
+}
+
+/* Tiny pieces: pairs read 7 rows at a time, owned values in reads of at
+ * most 300 doubles or 3 ranges, values written 500 doubles per round, so
+ * that every boundary case of the chunked code runs on a small file. */
+static void test_small_chunks(void **state) {
+  const nh_sample_limits saved = nh_sample_lim;
+  nh_sample_lim = (nh_sample_limits){7, 300, 3, 500};
+  test_round_trip(state);
+  nh_sample_lim = saved;
 }
 
 /* Stage 1: rank 0 alone (MPI_COMM_SELF) writes; stage 2: all ranks read.
@@ -492,6 +502,7 @@ static void test_info(void **state) {
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_round_trip),
+    cmocka_unit_test(test_small_chunks),
     cmocka_unit_test(test_cross_rank_count),
     cmocka_unit_test(test_abort_keeps_old_file),
     cmocka_unit_test(test_empty_matrix),
