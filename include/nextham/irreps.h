@@ -95,6 +95,15 @@ nh_err nh_irreps_block_to_irreps(const nh_irreps_cg *cg, int l1, int l2,
 nh_err nh_irreps_irreps_to_block(const nh_irreps_cg *cg, int l1, int l2,
                                  const double *b, double *B, int ldb);
 
+/* Rotates an orbital block shell pair by shell pair: out = D^{l_r} B D^{l_c}ᵀ
+ * for row shells lr[0..nr-1] and column shells lc[0..nc-1] (l values in
+ * order, CP2K layout inside each shell). D is a Wigner array with
+ * lmax >= every l. out may be B (in place). For tests of equivariance and
+ * for rotating whole atom-pair blocks; no allocation. */
+nh_err nh_irreps_block_rotate(const double *D, int lmax, int nr, const int *lr,
+                              int nc, const int *lc, const double *B, int ldb,
+                              double *out, int ldo);
+
 /* ---------------------------------------------------------------------------
  * Padding of element shell sets to the model's union shell set. The union
  * has, for each l, as many shells as the element with most shells of that l;
@@ -128,5 +137,42 @@ nh_err nh_irreps_pad_scatter(const nh_irreps_pad *pad, int e1, int e2,
                              const double *B, int ldb, double *P);
 nh_err nh_irreps_pad_gather(const nh_irreps_pad *pad, int e1, int e2,
                             const double *P, double *B, int ldb);
+
+/* ---------------------------------------------------------------------------
+ * Irreps of a whole padded block: every union shell pair (s1, s2) gives b_L,
+ * L = |l1-l2|..l1+l2, of parity (-1)^{l1+l2}. They are grouped by kind
+ * (L, parity), ordered by L and even before odd; kind k holds mul[k]
+ * channels of 2L+1 numbers at off[k] + c (2L+1) + (M+L) of a feature vector
+ * of dim = norb² numbers. The channels of a kind come from the pairs
+ * (s1, s2) in row-major order; chan_s1/chan_s2[chan[k] + c] name them (to
+ * build masks per element pair from pad->shell_mask). The CG table must
+ * outlive the object and have lmax_in >= pad->lmax, lmax_out >= 2 pad->lmax.
+ * ------------------------------------------------------------------------- */
+typedef struct nh_irreps_pairs {
+  const nh_irreps_cg *cg;
+  int norb, nshell;
+  int nkind;
+  int kind_L[2 * (NH_IRREPS_LMAX + 1)], kind_parity[2 * (NH_IRREPS_LMAX + 1)];
+  int mul[2 * (NH_IRREPS_LMAX + 1)], off[2 * (NH_IRREPS_LMAX + 1)];
+  int chan[2 * (NH_IRREPS_LMAX + 1) + 1]; /* first channel of kind k      */
+  int *chan_s1, *chan_s2;                 /* [chan[nkind]] shell pair      */
+  int *shell_l, *shell_off;               /* copies of the pad's           */
+  int *pair_off; /* [nshell²·(NH_IRREPS_LMAX+1)]: feature offset of b_L of
+                    pair (s1, s2) at (s1·nshell + s2)·(LMAX+1) + L       */
+  int dim;
+} nh_irreps_pairs;
+
+nh_err nh_irreps_pairs_create(const nh_irreps_pad *pad, const nh_irreps_cg *cg,
+                              nh_irreps_pairs **pairs);
+void nh_irreps_pairs_destroy(nh_irreps_pairs **pairs);
+/* Padded norb×norb block P (row-major) -> features f[dim], and back; the
+ * two maps are orthogonal transposes of each other (each is the other's
+ * backward pass). A padded block rotated by nh_irreps_block_rotate with
+ * pad->shell_l on both sides gives features rotated by D^L in each channel,
+ * times parity·(-1)^L for improper R. */
+void nh_irreps_pairs_to_features(const nh_irreps_pairs *pairs, const double *P,
+                                 double *f);
+void nh_irreps_pairs_to_block(const nh_irreps_pairs *pairs, const double *f,
+                              double *P);
 
 #endif

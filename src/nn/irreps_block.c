@@ -191,3 +191,45 @@ nh_err nh_irreps_pad_gather(const nh_irreps_pad *pad, int e1, int e2,
       B[(size_t)i * ldb + j] = P[(size_t)s1[i] * pad->norb + s2[j]];
   return NH_OK;
 }
+
+/* ------------------------------------------------------------------------- */
+
+/* out (n1×n2, stride ldo) = A (n1×n1) B (n1×n2, stride ldb) Cᵀ (n2×n2). */
+static void rotate_one(const double *A, int n1, const double *C, int n2,
+                       const double *B, int ldb, double *out, int ldo) {
+  enum { N = 2 * NH_IRREPS_LMAX + 1 };
+  double T[N * N];
+  for (int i = 0; i < n1; i++)
+    for (int j = 0; j < n2; j++) {
+      double s = 0.0;
+      for (int k = 0; k < n1; k++)
+        s += A[i * n1 + k] * B[k * ldb + j];
+      T[i * N + j] = s;
+    }
+  for (int i = 0; i < n1; i++)
+    for (int j = 0; j < n2; j++) {
+      double s = 0.0;
+      for (int k = 0; k < n2; k++)
+        s += T[i * N + k] * C[j * n2 + k];
+      out[i * ldo + j] = s;
+    }
+}
+
+nh_err nh_irreps_block_rotate(const double *D, int lmax, int nr, const int *lr,
+                              int nc, const int *lc, const double *B, int ldb,
+                              double *out, int ldo) {
+  for (int s = 0; s < nr; s++)
+    NH_CHECK(lr[s] >= 0 && lr[s] <= lmax, NH_ERR_ARG,
+             "row shell %d has l = %d, beyond the Wigner array (lmax %d)", s,
+             lr[s], lmax);
+  for (int s = 0; s < nc; s++)
+    NH_CHECK(lc[s] >= 0 && lc[s] <= lmax, NH_ERR_ARG,
+             "column shell %d has l = %d, beyond the Wigner array (lmax %d)", s,
+             lc[s], lmax);
+  for (int s1 = 0, o1 = 0; s1 < nr; o1 += 2 * lr[s1] + 1, s1++)
+    for (int s2 = 0, o2 = 0; s2 < nc; o2 += 2 * lc[s2] + 1, s2++)
+      rotate_one(D + nh_irreps_wigner_off(lr[s1]), 2 * lr[s1] + 1,
+                 D + nh_irreps_wigner_off(lc[s2]), 2 * lc[s2] + 1,
+                 B + (size_t)o1 * ldb + o2, ldb, out + (size_t)o1 * ldo + o2, ldo);
+  return NH_OK;
+}

@@ -670,6 +670,10 @@ static void test_block_rotation(void **state) {
               s += A[i * n1 + k] * T[k * n2 + j];
             Br[i * n2 + j] = s;
           }
+        double Br2[81];
+        assert_nh_ok(nh_irreps_block_rotate(D, LM, 1, &l1, 1, &l2, B, n2, Br2, n2));
+        for (int i = 0; i < n1 * n2; i++)
+          maxerr = fmax(maxerr, fabs(Br2[i] - Br[i]));
         assert_nh_ok(nh_irreps_block_to_irreps(cg4, l1, l2, B, n2, b));
         assert_nh_ok(nh_irreps_block_to_irreps(cg4, l1, l2, Br, n2, br));
         for (int L = abs(l1 - l2); L <= l1 + l2; L++) {
@@ -762,6 +766,98 @@ static void test_pad_basis_sets(void **state) {
   assert_null(pad);
 }
 
+/* Features of whole padded blocks for the H, C, Si, N model: layout by
+ * kind, exact round trip, equivariance, and zeros where an element pair
+ * lacks a shell. */
+static void test_pairs_features(void **state) {
+  (void)state;
+  const int H[] = {0, 0, 1}, C[] = {0, 0, 1, 1, 2}, N[] = {0, 0, 0, 1, 1, 1, 2, 2, 3};
+  const int *shells[3] = {H, C, N};
+  const int nshell[3] = {3, 5, 9};
+  nh_irreps_pad *pad = NULL;
+  nh_irreps_pairs *pp = NULL;
+  assert_nh_ok(nh_irreps_pad_create(3, nshell, shells, &pad));
+  assert_nh_ok(nh_irreps_pairs_create(pad, cg4, &pp));
+  assert_int_equal(pp->dim, 29 * 29);
+  assert_int_equal(pp->nkind, 12); /* 0e..6e, 1o..5o (df gives 5o at most) */
+  assert_int_equal(pp->kind_L[0], 0);
+  assert_int_equal(pp->kind_parity[0], 1);
+  assert_int_equal(pp->mul[0], 9 + 9 + 4 + 1); /* ss, pp, dd, ff */
+  assert_int_equal(pp->kind_L[1], 1);
+  assert_int_equal(pp->kind_parity[1], 1);
+  assert_int_equal(pp->mul[1], 9 + 4 + 1); /* pp, dd, ff */
+  assert_int_equal(pp->kind_parity[2], -1);
+  assert_int_equal(pp->mul[2], 18 + 12 + 4); /* sp ps, pd dp, df fd */
+  assert_int_equal(pp->kind_L[11], 6);
+  assert_int_equal(pp->mul[11], 1); /* ff only */
+  static double P[29 * 29], P2[29 * 29], Pr[29 * 29], f[29 * 29], fr[29 * 29];
+  random_block(29 * 29, P);
+  nh_irreps_pairs_to_features(pp, P, f);
+  nh_irreps_pairs_to_block(pp, f, P2);
+  double rt = 0.0, rot = 0.0;
+  for (int i = 0; i < 29 * 29; i++)
+    rt = fmax(rt, fabs(P2[i] - P[i]));
+  for (int t = 0; t < 2; t++) {
+    double R[9], D[NW];
+    random_rotation(R);
+    if (t)
+      for (int i = 0; i < 9; i++)
+        R[i] = -R[i];
+    assert_nh_ok(nh_irreps_wigner(LM, R, D));
+    memcpy(Pr, P, sizeof P);
+    assert_nh_ok(nh_irreps_block_rotate(D, LM, pad->nshell, pad->shell_l,
+                                        pad->nshell, pad->shell_l, Pr, 29, Pr, 29));
+    nh_irreps_pairs_to_features(pp, Pr, fr);
+    for (int k = 0; k < pp->nkind; k++) {
+      const int L = pp->kind_L[k], nL = 2 * L + 1;
+      const double sg = t && pp->kind_parity[k] * (L % 2 ? -1 : 1) < 0 ? -1.0 : 1.0;
+      const double *DL = dblock(D, L);
+      for (int c = 0; c < pp->mul[k]; c++)
+        for (int M = 0; M < nL; M++) {
+          double s = 0.0;
+          for (int K = 0; K < nL; K++)
+            s += DL[M * nL + K] * f[pp->off[k] + c * nL + K];
+          rot = fmax(rot, fabs(fr[pp->off[k] + c * nL + M] - sg * s));
+        }
+    }
+  }
+  printf("  padded block -> features: round trip %.2e, rotation %.2e "
+         "(dim 841, 12 kinds)\n", rt, rot);
+  assert_true(rt < 1e-14);
+  assert_true(rot < 1e-12);
+  /* an H–C block: channels whose shells H or C lack are exactly zero */
+  double B[5 * 13];
+  random_block(5 * 13, B);
+  assert_nh_ok(nh_irreps_pad_scatter(pad, 0, 1, B, 13, P));
+  nh_irreps_pairs_to_features(pp, P, f);
+  int nzero = 0, nlive = 0;
+  for (int k = 0; k < pp->nkind; k++)
+    for (int c = 0; c < pp->mul[k]; c++) {
+      const int s1 = pp->chan_s1[pp->chan[k] + c], s2 = pp->chan_s2[pp->chan[k] + c];
+      const int live = pad->shell_mask[0 * pad->nshell + s1] &&
+                       pad->shell_mask[1 * pad->nshell + s2];
+      double mx = 0.0;
+      for (int M = 0; M < 2 * pp->kind_L[k] + 1; M++)
+        mx = fmax(mx, fabs(f[pp->off[k] + c * (2 * pp->kind_L[k] + 1) + M]));
+      if (live) {
+        nlive++;
+        assert_true(mx > 0.0);
+      } else {
+        nzero++;
+        assert_float_equal(mx, 0.0, 0.0);
+      }
+    }
+  assert_int_equal(nlive + nzero, pp->chan[pp->nkind]);
+  nh_irreps_pairs_destroy(&pp);
+  assert_null(pp);
+  nh_irreps_cg *small = NULL;
+  assert_nh_ok(nh_irreps_cg_create(3, 4, &small));
+  assert_nh_fails(nh_irreps_pairs_create(pad, small, &pp), NH_ERR_ARG,
+                  "lmax_out >= 6");
+  nh_irreps_cg_destroy(&small);
+  nh_irreps_pad_destroy(&pad);
+}
+
 /* ------------------------------------------------------------- timings */
 
 static void test_timings(void **state) {
@@ -812,6 +908,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_block_pp_physics),
       cmocka_unit_test(test_block_rotation),
       cmocka_unit_test(test_pad_basis_sets),
+      cmocka_unit_test(test_pairs_features),
       cmocka_unit_test(test_timings),
   };
   MPI_Init(&argc, &argv);
