@@ -574,6 +574,41 @@ static void test_import_graphene(void **state) {
   imported_free(&im);
 }
 
+/* The exact geometry comes from the input beside the .out; without it the
+ * printed values (cell to 3 decimals) are used; an edited input is refused. */
+static void test_structure_sources(void **state) {
+  (void)state;
+  const nh_ctx *ctx = nh_test_ctx();
+  unpacked("graphene");
+  char dir[400], out[600], cmd[2000];
+  snprintf(dir, sizeof dir, "%s/geo", tmpdir);
+  snprintf(out, sizeof out, "%s/graphene.out", dir);
+  if (ctx->rank == 0) {
+    snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/graphene/graphene.out %s/",
+             dir, tmpdir, dir);
+    assert_int_equal(system(cmd), 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  nh_cp2k_run *r = NULL;
+  nh_structure *s = NULL;
+  assert_nh_ok(nh_cp2k_read_run(ctx, out, &r));
+  assert_nh_ok(nh_cp2k_structure(ctx, r, &s));
+  assert_true(fabs(s->lattice[1][1] * NH_BOHR_ANGSTROM - 2.130) < 1e-12);
+  assert_true(fabs(s->pos[1][1] * NH_BOHR_ANGSTROM - 1.420282) < 1e-12);
+  nh_structure_destroy(&s);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (ctx->rank == 0) {
+    snprintf(cmd, sizeof cmd, "sed 's/1.4202816622/1.4302816622/' "
+             "%s/graphene/graphene.inp > %s/graphene.inp", tmpdir, dir);
+    assert_int_equal(system(cmd), 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  assert_nh_fails(nh_cp2k_structure(ctx, r, &s), NH_ERR_INPUT,
+                  "graphene.inp: atom 2 is at another position than in");
+  assert_null(s);
+  nh_cp2k_run_destroy(&r);
+}
+
 /* H2O in a box (Gamma-only k-points, binary files): two elements with 13
  * and 5 functions, three atoms spread over up to three ranks. */
 static void test_import_h2o(void **state) {
@@ -759,6 +794,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_import_si2),
     cmocka_unit_test(test_import_graphene),
     cmocka_unit_test(test_import_h2o),
+    cmocka_unit_test(test_structure_sources),
     cmocka_unit_test(test_import_guess),
     cmocka_unit_test(test_import_errors),
     cmocka_unit_test(test_convert),
