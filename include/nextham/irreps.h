@@ -60,7 +60,11 @@ nh_err nh_irreps_edge_frame(const double r[3], double R[9]);
  * triple (l1, l2, L) are entries start[t] .. start[t+1]-1 with
  * t = nh_irreps_cg_triple(cg, l1, l2, L); m1, m2, M are stored shifted by
  * +l1, +l2, +L (0-based row indices). For each (l1, l2) with l1+l2 <= lmax_out
- * the (2l1+1)(2l2+1) square matrix [(L,M), (m1,m2)] is orthogonal.
+ * the (2l1+1)(2l2+1) square matrix [(L,M), (m1,m2)] is orthogonal. They are
+ * the Condon–Shortley complex coefficients taken through the unitary
+ * complex -> real map, with the phase -i on blocks with l1+l2+L odd, so that
+ * Σ C Y_l1 Y_l2 = √((2l1+1)(2l2+1)/(4π(2L+1))) <l1 0 l2 0|L 0> Y_L and
+ * C^{LM}_{l2 m2 l1 m1} = (-1)^{l1+l2-L} C^{LM}_{l1 m1 l2 m2}.
  * ------------------------------------------------------------------------- */
 typedef struct nh_irreps_cg {
   int lmax_in, lmax_out;
