@@ -38,17 +38,26 @@ nh_err nh_basis_create(nh_basis **b);
 nh_err nh_basis_destroy(nh_basis **b);
 
 /* Searches a CP2K basis file for the set `name` of element z ("Si"
- * DZVP-MOLOPT-SR-GTH) and adds it. A bare file name is looked up in the
- * directory $NEXTHAM_DATA_DIR, then /usr/share/cp2k. Errors name the file
- * and line (malformed) or the element and name (missing). */
+ * DZVP-MOLOPT-SR-GTH) and adds it. A header line may list several names
+ * (aliases); names match ignoring case, as in CP2K, and the first matching
+ * entry wins. A bare file name is looked up in the directory
+ * $NEXTHAM_DATA_DIR, then /usr/share/cp2k; a name with a '/' is a path.
+ * Errors name the file and line (malformed, NH_ERR_FILE) or the element and
+ * name with the names the file has for that element (missing,
+ * NH_ERR_INPUT). Replaces an earlier basis of z but keeps its potential. */
 nh_err nh_basis_load(nh_basis *b, int z, const char *basis_file,
                      const char *basis_name);
 /* Reads the valence charge of potential `name` of element z from a CP2K GTH
- * potential file (GTH_POTENTIALS format) into elem[z]->zval. */
+ * potential file (GTH_POTENTIALS format, optional NLCC block) into
+ * elem[z]->zval and potential_name; zval is the sum of the electrons per l
+ * on the first line. The whole entry is parsed so that a malformed one is
+ * reported with FILE:LINE. Creates elem[z] without shells if no basis was
+ * loaded yet. Same file lookup and errors as nh_basis_load. */
 nh_err nh_basis_load_potential(nh_basis *b, int z, const char *pot_file,
                                const char *pot_name);
 /* Adds an element basis built in memory (used by the HDF5 reader). The
- * function takes a copy. */
+ * function takes a copy (shells need not share exponents); an earlier
+ * basis of the same element is replaced. */
 nh_err nh_basis_add(nh_basis *b, const nh_element_basis *eb);
 
 /* norb_of_z[0..NH_MAX_Z] (0 for absent elements), for nh_mat_create. */
