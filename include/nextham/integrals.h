@@ -31,6 +31,10 @@
  * the i-th GTH projector of angular momentum l. */
 typedef struct nh_int_shell {
   int l, rpow, nprim;
+  /* Adjacent shells with the same set >= 0 share their exponents (one set
+   * of the basis file): nh_int_atoms computes their primitive pairs once.
+   * nh_int_prepare numbers the sets; -1 marks a shell on its own. */
+  int set;
   double exps[NH_INT_MAXPRIM];
   double coef[NH_INT_MAXPRIM]; /* normalised contraction coefficients d_p   */
   /* CP2K's primitive radius R_p at eps_pgf_orb (CONVENTIONS.md section 6),
@@ -92,6 +96,19 @@ nh_err nh_int_overlap(const nh_int_shell *a, const double ra[3],
 nh_err nh_int_kinetic(const nh_int_shell *a, const double ra[3],
                       const nh_int_shell *b, const double rb[3],
                       nh_int_screen screen, double *t, int ld);
+
+/* The whole block between two atoms: shells a[0..na) at ra (functions in
+ * shell order, 2l+1 each) and b[0..nb) at rb, into s and/or t with leading
+ * dimension ld, as nh_int_1e per shell pair but with the primitive-pair
+ * work (exponential, 1-D tables) done once per pair of sets. w holds
+ * scratch space; one per thread. */
+typedef struct nh_int_work nh_int_work;
+nh_err nh_int_work_create(nh_int_work **w);
+nh_err nh_int_work_destroy(nh_int_work **w);
+nh_err nh_int_atoms(nh_int_work *w, int ops, const nh_int_shell *a, int na,
+                    const double ra[3], const nh_int_shell *b, int nb,
+                    const double rb[3], nh_int_screen screen, double *s,
+                    double *t, int ld);
 
 /* CP2K's angular functions P_{l,m}(x, y, z) for m = -l..l into out[2l+1]
  * (0 <= l <= NH_INT_LMAX), e.g. for basis functions on a grid. */

@@ -81,6 +81,12 @@ nh_err nh_int_prepare(const nh_shell *shells, int nshell, double eps_pgf_orb,
              NH_INT_MAXPRIM);
     o->l = sh->l;
     o->nprim = sh->nprim;
+    o->set = s;
+    for (int t = 0; t < s; t++)
+      if (shells[t].exps == sh->exps && shells[t].nprim == sh->nprim) {
+        o->set = out[t].set;
+        break;
+      }
     memcpy(o->exps, sh->exps, sh->nprim * sizeof *o->exps);
     NH_CALL(nh_int_normalise(sh->l, 0, sh->nprim, sh->exps, sh->coefs, NULL,
                              o->coef));
@@ -113,6 +119,7 @@ nh_err nh_int_projector(int l, int i, double r_l, nh_int_shell *out) {
   out->l = l;
   out->rpow = 2 * (i - 1);
   out->nprim = 1;
+  out->set = -1;
   out->exps[0] = 0.5 / (r_l * r_l);
   out->rad[0] = HUGE_VAL;
   double one = 1.0;

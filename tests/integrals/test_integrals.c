@@ -531,6 +531,46 @@ static void test_projectors(void **state) {
   assert_nh_fails(nh_int_projector(1, 4, rl, &p), NH_ERR_ARG, "i=4");
 }
 
+/* nh_int_atoms (primitive pairs shared by the shells of a set) equals the
+ * shell-pair entry points, also with two sets on one atom (N TZV2PX plus a
+ * g shell of its own exponents). */
+static void test_atoms(void **state) {
+  (void)state;
+  nh_int_shell sh[MAXSH + 1];
+  memcpy(sh, nbas.ish, nbas.nshell * sizeof *sh);
+  sh[nbas.nshell] = gsh;
+  int ns = nbas.nshell + 1, nf = nbas.norb + 9, off[MAXSH + 1];
+  for (int k = 0, o = 0; k < ns; o += 2 * sh[k].l + 1, k++) off[k] = o;
+  nh_int_work *w = NULL;
+  assert_nh_ok(nh_int_work_create(&w));
+  static double s1[38 * 38], t1[38 * 38], s2[38 * 38], t2[38 * 38];
+  const double ra[3] = {0.1, 0.2, -0.3}, rb[3] = {1.9, -0.7, 1.4};
+  for (int mode = 0; mode < 2; mode++) {
+    assert_nh_ok(nh_int_atoms(w, NH_INT_OVERLAP | NH_INT_KINETIC, sh, ns, ra,
+                              sh, ns, rb, mode, s1, t1, nf));
+    for (int i = 0; i < ns; i++)
+      for (int j = 0; j < ns; j++)
+        assert_nh_ok(nh_int_1e(NH_INT_OVERLAP | NH_INT_KINETIC, &sh[i], ra,
+                               &sh[j], rb, mode, &s2[off[i] * nf + off[j]],
+                               &t2[off[i] * nf + off[j]], nf));
+    double d = 0;
+    for (int i = 0; i < nf * nf; i++)
+      d = fmax(d, fmax(fabs(s1[i] - s2[i]), fabs(t1[i] - t2[i])));
+    assert_true(d < 1e-15);
+  }
+  /* T alone leaves s untouched */
+  s1[0] = 42;
+  assert_nh_ok(nh_int_atoms(w, NH_INT_KINETIC, sh, ns, ra, sh, ns, rb,
+                            NH_INT_EXACT, NULL, t1, nf));
+  assert_true(s1[0] == 42 && t1[0] == t2[0]);
+  assert_nh_fails(nh_int_atoms(w, NH_INT_OVERLAP, sh, ns, ra, sh, ns, rb,
+                               NH_INT_EXACT, s1, NULL, nf - 1),
+                  NH_ERR_ARG, "ld");
+  assert_nh_ok(nh_int_work_destroy(&w));
+  assert_null(w);
+  assert_nh_ok(nh_int_work_destroy(&w));
+}
+
 /* ---------------------------------------------------------------------------
  * Pair radius: beyond it every element is below eps (exact mode), CP2K's
  * block is exactly zero beyond max R_p + max R_q, and the radius is tight.
@@ -922,36 +962,54 @@ static void test_timing_si(void **state) {
       rmax = fmax(rmax, nh_int_pair_radius(&si.ish[s], &si.ish[t],
                                            NH_INT_OVERLAP | NH_INT_KINETIC,
                                            NH_INT_CP2K, 1e-12));
-  static double s[13 * 13], t[13 * 13];
-  long nblk = 0, npair = 0;
-  double t0 = nh_wtime(), sum = 0;
-  for (int rep = 0; rep < 3; rep++)
-    for (int i = 0; i < 2; i++)
-      for (int j = 0; j < 2; j++)
-        for (int n0 = -6; n0 <= 6; n0++)
-          for (int n1 = -6; n1 <= 6; n1++)
-            for (int n2 = -6; n2 <= 6; n2++) {
-              int n[3] = {n0, n1, n2};
-              double rj[3], d2 = 0;
-              image_pos(A, n, tau[j], rj);
-              for (int k = 0; k < 3; k++) d2 += (rj[k] - tau[i][k]) * (rj[k] - tau[i][k]);
-              if (d2 > rmax * rmax) continue;
-              for (int a = 0; a < si.nshell; a++)
-                for (int b = 0; b < si.nshell; b++) {
-                  assert_nh_ok(nh_int_1e(NH_INT_OVERLAP | NH_INT_KINETIC,
-                                         &si.ish[a], tau[i], &si.ish[b], rj,
-                                         NH_INT_CP2K, &s[si.off[a] * 13 + si.off[b]],
-                                         &t[si.off[a] * 13 + si.off[b]], 13));
-                  npair++;
-                }
-              sum += s[0] + t[0];
-              nblk++;
-            }
-  double dt = nh_wtime() - t0;
-  printf("  Si2 DZVP: %ld atom blocks (13x13, S+T) within %.2f bohr, %ld "
-         "shell pairs in %.3f s: %.2f us per shell pair, %.1f us per block\n",
-         nblk, rmax, npair, dt, 1e6 * dt / npair, 1e6 * dt / nblk);
-  assert_true(isfinite(sum));
+  /* the atom pairs and images within rmax */
+  static double rj[4096][3];
+  static int ai[4096];
+  int nblk = 0;
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++)
+      for (int n0 = -6; n0 <= 6; n0++)
+        for (int n1 = -6; n1 <= 6; n1++)
+          for (int n2 = -6; n2 <= 6; n2++) {
+            int n[3] = {n0, n1, n2};
+            double d2 = 0;
+            image_pos(A, n, tau[j], rj[nblk]);
+            for (int k = 0; k < 3; k++)
+              d2 += (rj[nblk][k] - tau[i][k]) * (rj[nblk][k] - tau[i][k]);
+            if (d2 > rmax * rmax) continue;
+            ai[nblk++] = i;
+            assert_true(nblk < 4096);
+          }
+  static double s1[13 * 13], t1[13 * 13], s2[13 * 13], t2[13 * 13];
+  nh_int_work *w;
+  assert_nh_ok(nh_int_work_create(&w));
+  double dt[2] = {0, 0}, diff = 0;
+  const int ops = NH_INT_OVERLAP | NH_INT_KINETIC, nrep = 3;
+  for (int rep = 0; rep < nrep; rep++)
+    for (int b = 0; b < nblk; b++) {
+      double t0 = nh_wtime();
+      for (int x = 0; x < si.nshell; x++)
+        for (int y = 0; y < si.nshell; y++)
+          assert_nh_ok(nh_int_1e(ops, &si.ish[x], tau[ai[b]], &si.ish[y], rj[b],
+                                 NH_INT_CP2K, &s1[si.off[x] * 13 + si.off[y]],
+                                 &t1[si.off[x] * 13 + si.off[y]], 13));
+      double t1w = nh_wtime();
+      assert_nh_ok(nh_int_atoms(w, ops, si.ish, si.nshell, tau[ai[b]], si.ish,
+                                si.nshell, rj[b], NH_INT_CP2K, s2, t2, 13));
+      dt[0] += t1w - t0;
+      dt[1] += nh_wtime() - t1w;
+      for (int k = 0; k < 169; k++)
+        diff = fmax(diff, fmax(fabs(s1[k] - s2[k]), fabs(t1[k] - t2[k])));
+    }
+  assert_nh_ok(nh_int_work_destroy(&w));
+  long npair = (long)nrep * nblk * si.nshell * si.nshell;
+  printf("  Si2 DZVP, S+T, CP2K screening, %d atom blocks (13x13) within "
+         "%.2f bohr:\n    per shell pair (nh_int_1e): %.2f us per shell pair, "
+         "%.1f us per block\n    per atom pair (nh_int_atoms): %.2f us per "
+         "shell pair, %.1f us per block\n",
+         nblk, rmax, 1e6 * dt[0] / npair, 1e6 * dt[0] / (nrep * nblk),
+         1e6 * dt[1] / npair, 1e6 * dt[1] / (nrep * nblk));
+  assert_true(diff < 1e-15);
 }
 
 int main(int argc, char **argv) {
@@ -965,6 +1023,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_symmetry_translation),
       cmocka_unit_test(test_rotation),
       cmocka_unit_test(test_projectors),
+      cmocka_unit_test(test_atoms),
       cmocka_unit_test(test_pair_radius),
       cmocka_unit_test(test_prim_radius),
       cmocka_unit_test(test_errors),
