@@ -455,6 +455,10 @@ static nh_err read_owned(mat_reader *r, int a, int b) {
              "(%.3f bohr) is narrower than the pairs of the file", r->path,
              p[0], p[1], n[0], n[1], n[2], r->name, p[1],
              nh_domain_ctx(r->dom)->rank, nh_domain_halo(r->dom));
+    NH_CHECK(!nh_mat_get_block(r->m, p[0], p[1], n), NH_ERR_FILE,
+             "%s: /matrices/%s holds block (%" PRId64 ", %" PRId64
+             ", %d %d %d) twice", r->path, r->name, p[0], p[1], n[0], n[1],
+             n[2]);
     for (int64_t e = 0; e < size; e++) v[e] *= r->scale;
     NH_CALL(nh_mat_set_block(r->m, p[0], p[1], n, v));
     v += size;

@@ -337,8 +337,8 @@ static void test_empty_matrix(void **state) {
 }
 
 /* Damages a copy of a good file on rank 0 with serial HDF5. */
-enum { CUT_HALF, DROP_VALUES, SHORT_OFFSETS, BAD_OFFSET, BAD_FORMAT,
-       NEW_VERSION };
+enum { CUT_HALF, DROP_VALUES, SHORT_OFFSETS, BAD_OFFSET, DUPLICATE,
+       BAD_FORMAT, NEW_VERSION };
 
 static void copy_file(const char *from, const char *to, double fraction) {
   FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
@@ -392,6 +392,18 @@ static void damage(const char *good, const char *bad, int how) {
     H5Sclose(fs);
     H5Sclose(ms);
     H5Dclose(d);
+  } else if (how == DUPLICATE) { /* row 1 of pairs := row 0 */
+    hid_t d = H5Dopen2(f, "/matrices/S/pairs", H5P_DEFAULT);
+    int64_t p[10];
+    hsize_t st[2] = {0, 0}, cnt[2] = {2, 5};
+    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(2, cnt, NULL);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, cnt, NULL);
+    assert_true(H5Dread(d, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, p) >= 0);
+    memcpy(p + 5, p, 5 * sizeof *p);
+    assert_true(H5Dwrite(d, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, p) >= 0);
+    H5Sclose(fs);
+    H5Sclose(ms);
+    H5Dclose(d);
   } else if (how == BAD_FORMAT) {
     H5Adelete(f, "format");
     assert_nh_ok(nh_h5_attr_write_str(bad, f, "format", "deeph"));
@@ -418,6 +430,7 @@ static void test_corrupt_files(void **state) {
       {SHORT_OFFSETS, NH_ERR_FILE, "/matrices/S/offsets has"},
       {BAD_OFFSET, NH_ERR_FILE,
        "has 170 values in offsets, expected norb(i) x norb(j) = 169"},
+      {DUPLICATE, NH_ERR_FILE, "twice"},
       {BAD_FORMAT, NH_ERR_FILE, "format is 'deeph', expected 'nextham-sample'"},
       {NEW_VERSION, NH_ERR_FILE, "newer nextham (sample format version 2"},
   };
