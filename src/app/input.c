@@ -1,6 +1,7 @@
 /* The input file: top-level keys, task dispatch, and the [structure] table
  * that most tasks share. */
 #include <libgen.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nextham/app.h"

@@ -54,7 +54,7 @@ file = "si64.vasp"
 [graph]
 cutoff = "large"
 T
-expect 2 1 "type.toml:5: key 'graph.cutoff' must be a float" "$tmp/type.toml"
+expect 2 1 "type.toml:5: key 'graph.cutoff' must be a number" "$tmp/type.toml"
 
 printf 'task = "bands2"\n' > "$tmp/task.toml"
 expect 2 1 "task.toml:1: unknown task 'bands2'" "$tmp/task.toml"
