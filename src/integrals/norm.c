@@ -68,7 +68,7 @@ double nh_int_prim_radius(int l, double zeta, double c, double eps) {
 
 nh_err nh_int_prepare(const nh_shell *shells, int nshell, double eps_pgf_orb,
                       nh_int_shell *out) {
-  double cprim[NH_INT_MAXPRIM], d[NH_INT_MAXPRIM];
+  double cprim[NH_INT_MAXPRIM];
   for (int s = 0; s < nshell; s++) {
     const nh_shell *sh = &shells[s];
     nh_int_shell *o = &out[s];
@@ -88,26 +88,19 @@ nh_err nh_int_prepare(const nh_shell *shells, int nshell, double eps_pgf_orb,
         break;
       }
     memcpy(o->exps, sh->exps, sh->nprim * sizeof *o->exps);
-    NH_CALL(nh_int_normalise(sh->l, 0, sh->nprim, sh->exps, sh->coefs, NULL,
+    NH_CALL(nh_int_normalise(sh->l, 0, sh->nprim, sh->exps, sh->coefs, cprim,
                              o->coef));
     for (int p = 0; p < sh->nprim; p++)
-      o->rad[p] = eps_pgf_orb > 0 ? 0.0 : HUGE_VAL;
+      o->rad[p] = eps_pgf_orb > 0 ? nh_int_prim_radius(sh->l, sh->exps[p],
+                                                       cprim[p], eps_pgf_orb)
+                                  : HUGE_VAL;
   }
-  if (eps_pgf_orb <= 0) return NH_OK;
   /* R_p is a property of the set: the maximum over its shells */
-  for (int t = 0; t < nshell; t++) {
-    const nh_shell *st = &shells[t];
-    NH_CALL(nh_int_normalise(st->l, 0, st->nprim, st->exps, st->coefs, cprim,
-                             d));
-    for (int s = 0; s < nshell; s++) {
-      if (shells[s].exps != st->exps || shells[s].nprim != st->nprim) continue;
-      for (int p = 0; p < st->nprim; p++) {
-        double r =
-            nh_int_prim_radius(st->l, st->exps[p], cprim[p], eps_pgf_orb);
-        if (r > out[s].rad[p]) out[s].rad[p] = r;
-      }
-    }
-  }
+  for (int s = 0; s < nshell; s++)
+    for (int t = 0; t < nshell; t++)
+      if (out[t].set == out[s].set)
+        for (int p = 0; p < out[s].nprim; p++)
+          out[s].rad[p] = fmax(out[s].rad[p], out[t].rad[p]);
   return NH_OK;
 }
 
