@@ -1,0 +1,46 @@
+/* nextham solve, sparse path (private to src/solve): the nbands eigenpairs
+ * of H(k) c = e S(k) c nearest o->target, with H(k), S(k) as PETSc MPIAIJ
+ * complex matrices and SLEPc Krylov-Schur + shift-and-invert (MUMPS LU).
+ * See docs/solvers.md, "Sparse eigen-solver (SLEPc)".
+ *
+ * Every function is collective over the matrices' communicator (the
+ * domain's). PETSc and SLEPc are initialised on first use, on top of the
+ * MPI nextham already initialised (PETSc never finalises MPI). */
+#ifndef NEXTHAM_SOLVE_SPARSE_H
+#define NEXTHAM_SOLVE_SPARSE_H
+
+#include "nextham/core.h"
+#include "nextham/mat.h"
+#include "nextham/solve.h"
+
+typedef struct nh_sparse nh_sparse; /* opaque: renumbering, pattern, EPS */
+
+/* Collective. Sets up the solver for H, S (same domain): initialises
+ * PETSc/SLEPc if needed, numbers the orbitals in contiguous row ranges per
+ * rank, exchanges the numbering of ghost atoms and preallocates the MPIAIJ
+ * pattern. Uses o->nbands (> 0), o->target (Hartree), o->drop_tol. */
+nh_err nh_sparse_create(const nh_mat *H, const nh_mat *S,
+                        const nh_solver_opts *o, nh_sparse **sp);
+nh_err nh_sparse_destroy(nh_sparse **sp);
+
+/* Collective. One k-point (fractional reciprocal): e[nbands] in Hartree,
+ * ascending, identical on every rank. When w is not NULL, w[b*nelem + el]
+ * is the Mulliken weight of element elem_z[el] in band b
+ * (sum_el w = 1); atoms of an element not listed count nowhere.
+ * Fails (NH_ERR_NUMERIC) when fewer than nbands eigenpairs converge,
+ * naming k and the count; PETSc/SLEPc failures are NH_ERR_LIB with
+ * PETSc's message. */
+nh_err nh_sparse_solve_k(nh_sparse *sp, const double k[3], double *e,
+                         int nelem, const int *elem_z, double *w);
+
+/* Collective convenience: create, solve one k-point, destroy. */
+nh_err nh_solve_sparse_k(const nh_mat *H, const nh_mat *S,
+                         const nh_solver_opts *o, const double k[3], double *e,
+                         int nelem, const int *elem_z, double *w);
+
+/* Collective over the communicator of the first nh_sparse_create (PETSc's
+ * world): finalises SLEPc/PETSc if this module initialised them. Call it
+ * before MPI_Finalize; a no-op when the sparse path was never used. */
+nh_err nh_sparse_finalize(void);
+
+#endif
