@@ -83,6 +83,11 @@ double nh_int_prim_radius(int l, double zeta, double c, double eps);
 double nh_int_pair_radius(const nh_int_shell *a, const nh_int_shell *b,
                           int ops, nh_int_screen screen, double eps);
 
+/* The same for two atoms: the largest nh_int_pair_radius over all shell
+ * pairs (a neighbour-list cutoff for the atom pair). */
+double nh_int_atoms_radius(const nh_int_shell *a, int na, const nh_int_shell *b,
+                           int nb, int ops, nh_int_screen screen, double eps);
+
 /* The (2la+1) x (2lb+1) blocks of the operators in ops: s receives the
  * overlap (if ops & NH_INT_OVERLAP), t the kinetic energy -1/2 nabla^2 in
  * Hartree (if ops & NH_INT_KINETIC); element (ma, mb) at [ma * ld + mb].
@@ -113,5 +118,10 @@ nh_err nh_int_atoms(nh_int_work *w, int ops, const nh_int_shell *a, int na,
 /* CP2K's angular functions P_{l,m}(x, y, z) for m = -l..l into out[2l+1]
  * (0 <= l <= NH_INT_LMAX), e.g. for basis functions on a grid. */
 void nh_int_solid_harmonics(int l, double x, double y, double z, double *out);
+
+/* The 2l+1 functions of a shell centred at the origin, at (x, y, z):
+ * r^rpow sum_p d_p exp(-zeta_p r^2) P_{l,m}(x, y, z), m = -l..l. */
+void nh_int_shell_eval(const nh_int_shell *sh, double x, double y, double z,
+                       double *out);
 
 #endif

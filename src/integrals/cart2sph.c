@@ -119,3 +119,12 @@ void nh_int_solid_harmonics(int l, double x, double y, double z,
     out[m] = v;
   }
 }
+
+void nh_int_shell_eval(const nh_int_shell *sh, double x, double y, double z,
+                       double *out) {
+  double r2 = x * x + y * y + z * z, rad = 0.0;
+  for (int p = 0; p < sh->nprim; p++) rad += sh->coef[p] * exp(-sh->exps[p] * r2);
+  for (int k = 0; k < sh->rpow / 2; k++) rad *= r2;
+  nh_int_solid_harmonics(sh->l, x, y, z, out);
+  for (int m = 0; m < 2 * sh->l + 1; m++) out[m] *= rad;
+}

@@ -96,3 +96,12 @@ double nh_int_pair_radius(const nh_int_shell *a, const nh_int_shell *b,
   }
   return hi;
 }
+
+double nh_int_atoms_radius(const nh_int_shell *a, int na, const nh_int_shell *b,
+                           int nb, int ops, nh_int_screen screen, double eps) {
+  double r = 0.0;
+  for (int i = 0; i < na; i++)
+    for (int j = 0; j < nb; j++)
+      r = fmax(r, nh_int_pair_radius(&a[i], &b[j], ops, screen, eps));
+  return r;
+}

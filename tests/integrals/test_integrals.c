@@ -649,6 +649,40 @@ static void test_quadrature(void **state) {
   assert_true(vmin > 1e-3);
 }
 
+/* nh_int_shell_eval against the quadrature functions, and the atom-pair
+ * radius is the largest shell-pair radius. */
+static void test_eval_radius(void **state) {
+  (void)state;
+  double z = 0.7, one = 1, v[9], worst = 0;
+  nh_shell s = {.l = 3, .nprim = 1, .exps = &z, .coefs = &one};
+  nh_int_shell is, pr;
+  assert_nh_ok(nh_int_prepare(&s, 1, 0, &is));
+  assert_nh_ok(nh_int_projector(2, 3, 0.6, &pr));
+  qfun fs = {.l = 3, .z = z, .norm = sqrt(2 * pow(2 * z, 4.5) / tgamma(4.5))};
+  double q = 2 + 5.5;
+  qfun fp = {.l = 2, .rpow = 4, .z = pr.exps[0],
+             .norm = sqrt(2.0) / (pow(0.6, q) * sqrt(tgamma(q)))};
+  unsigned seed = 3;
+  for (int k = 0; k < 20; k++) {
+    double x = 3 * (urand(&seed) - .5), y = 3 * (urand(&seed) - .5),
+           w = 3 * (urand(&seed) - .5);
+    nh_int_shell_eval(&is, x, y, w, v);
+    for (fs.m = 0; fs.m < 7; fs.m++)
+      worst = fmax(worst, fabs(v[fs.m] - qeval(&fs, x, y, w)));
+    nh_int_shell_eval(&pr, x, y, w, v);
+    for (fp.m = 0; fp.m < 5; fp.m++)
+      worst = fmax(worst, fabs(v[fp.m] - qeval(&fp, x, y, w)));
+  }
+  assert_true(worst < 1e-14);
+  double rmax = 0;
+  for (int i = 0; i < nbas.nshell; i++)
+    rmax = fmax(rmax, nh_int_pair_radius(&nbas.ish[i], &pr, NH_INT_OVERLAP,
+                                         NH_INT_EXACT, 1e-8));
+  assert_true(nh_int_atoms_radius(nbas.ish, nbas.nshell, &pr, 1, NH_INT_OVERLAP,
+                                  NH_INT_EXACT, 1e-8) == rmax);
+  assert_true(rmax > 5 && rmax < 30);
+}
+
 /* ---------------------------------------------------------------------------
  * Pair radius: beyond it every element is below eps (exact mode), CP2K's
  * block is exactly zero beyond max R_p + max R_q, and the radius is tight.
@@ -1103,6 +1137,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_projectors),
       cmocka_unit_test(test_atoms),
       cmocka_unit_test(test_quadrature),
+      cmocka_unit_test(test_eval_radius),
       cmocka_unit_test(test_pair_radius),
       cmocka_unit_test(test_prim_radius),
       cmocka_unit_test(test_errors),
