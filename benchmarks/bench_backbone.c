@@ -1,7 +1,7 @@
 /* Backbone benchmark: domain decomposition, neighbour list and distributed
  * block-sparse matrix assembly for Si diamond supercells.
  *
- *   bench_backbone NCELL RCUT_ANG [RMAT_ANG] [NORB]
+ *   bench_backbone NCELL RCUT_ANG [RMAT_ANG] [NORB] [REPEAT]
  *
  * builds NCELL^3 conventional cells (8 NCELL^3 atoms, a = 5.431 Å), the
  * domain with halo RCUT, the neighbour list within RCUT (self pairs
@@ -10,8 +10,10 @@
  * matrix). Blocks are filled with a cheap function that is exactly
  * transpose-symmetric, then assembled; nh_mat_symmetry_error (which
  * touches every block and exchanges the boundary blocks) must return 0 and
- * the Frobenius norm is printed. Rank 0 prints one "RESULT key=value ..."
- * line; benchmarks/run-backbone.sh turns those into the table of
+ * the Frobenius norm is printed. The whole sequence runs REPEAT times
+ * (default 1) and the shortest time of each phase is reported, which
+ * filters out other jobs on a shared machine. Rank 0 prints one "RESULT
+ * key=value ..." line; benchmarks/run-backbone.sh turns those into the table of
  * benchmarks/README.md. Peak memory is VmHWM, the maximum over ranks. */
 #include <math.h>
 #include <stdio.h>
@@ -153,7 +155,8 @@ int main(int argc, char **argv) {
   nh_err err = nh_ctx_init(MPI_COMM_WORLD, &ctx);
   if (argc < 3) {
     if (ctx.rank == 0)
-      fprintf(stderr, "usage: %s NCELL RCUT_ANG [RMAT_ANG] [NORB]\n", argv[0]);
+      fprintf(stderr, "usage: %s NCELL RCUT_ANG [RMAT_ANG] [NORB] [REPEAT]\n",
+              argv[0]);
     MPI_Finalize();
     return 2;
   }
@@ -161,9 +164,20 @@ int main(int argc, char **argv) {
   double rcut = atof(argv[2]) / NH_BOHR_ANGSTROM;
   double rmat = argc > 3 ? atof(argv[3]) / NH_BOHR_ANGSTROM : rcut;
   int norb = argc > 4 ? atoi(argv[4]) : 13;
-  result r;
-  if (!err)
+  int repeat = argc > 5 ? atoi(argv[5]) : 1;
+  result r, best;
+  for (int k = 0; k < repeat && !err; k++) {
     err = run(&ctx, ncell, rcut, rmat, norb, &r);
+    if (k == 0)
+      best = r;
+    best.t_domain = fmin(best.t_domain, r.t_domain);
+    best.t_neigh = fmin(best.t_neigh, r.t_neigh);
+    best.t_fill = fmin(best.t_fill, r.t_fill);
+    best.t_assemble = fmin(best.t_assemble, r.t_assemble);
+    best.t_symm = fmin(best.t_symm, r.t_symm);
+    best.t_norm = fmin(best.t_norm, r.t_norm);
+  }
+  r = best;
   if (err) {
     nh_error_print(err, ctx.rank);
     MPI_Abort(MPI_COMM_WORLD, 1);
@@ -175,13 +189,13 @@ int main(int argc, char **argv) {
     printf("RESULT natoms=%d ranks=%d rcut_ang=%.3f rmat_ang=%.3f norb=%d "
            "pairs=%lld blocks=%lld values=%lld t_domain=%.3f t_neigh=%.3f "
            "t_fill=%.3f t_assemble=%.3f t_symm=%.3f t_norm=%.3f "
-           "mem_base_mib=%.1f mem_neigh_mib=%.1f mem_mat_mib=%.1f "
+           "repeat=%d mem_base_mib=%.1f mem_neigh_mib=%.1f mem_mat_mib=%.1f "
            "mem_sum_mib=%.1f "
            "bytes_per_block=%.0f symerr=%.3g fro=%.12e\n",
            8 * ncell * ncell * ncell, ctx.size, rcut * NH_BOHR_ANGSTROM,
            rmat * NH_BOHR_ANGSTROM, norb, (long long)r.npairs,
            (long long)r.nblocks, (long long)r.nvalues, r.t_domain, r.t_neigh,
-           r.t_fill, r.t_assemble, r.t_symm, r.t_norm, r.mem_base / mib,
+           r.t_fill, r.t_assemble, r.t_symm, r.t_norm, repeat, r.mem_base / mib,
            r.mem_neigh / mib, r.mem_mat / mib, r.mem_sum / mib, per_block,
            r.symerr, r.fro);
   MPI_Finalize();

@@ -235,7 +235,7 @@ static nh_err apply_record(nh_mat *m, const int64_t *h, const double *v,
            m->name, KEYARG(h[1], h[2], n), h[0], h[6], h[7], nr, nc,
            m->ctx->rank);
   int existed = nh_mat_find(m, h[1], h[2], n) >= 0;
-  NH_CALL(nh_mat_insert(m, h[1], h[2], n, nr, nc, &pos));
+  NH_CALL(nh_mat_insert(m, h[1], h[2], n, nr, nc, how == APPLY_ADD, &pos));
   double *b = m->val + m->blk[pos].off;
   if (how == APPLY_ADD)
     for (int64_t k = 0; k < size; k++)
@@ -361,7 +361,7 @@ static nh_err symmetrize_local(nh_mat *m, int mean) {
         mn[3] = {-k.n[0], -k.n[1], -k.n[2]};
     int64_t p = nh_mat_find(m, k.j, k.i, mn);
     if (p < 0) {
-      NH_CALL(nh_mat_insert(m, k.j, k.i, mn, nc, nr, &p));
+      NH_CALL(nh_mat_insert(m, k.j, k.i, mn, nc, nr, 0, &p));
       transpose(nr, nc, m->val + m->blk[b].off, m->val + m->blk[p].off);
     } else if (mean && p >= b) { /* each pair once; p == b: on-site, n = 0 */
       double *a = m->val + m->blk[b].off, *at = m->val + m->blk[p].off;

@@ -65,7 +65,23 @@ nh_err nh_mat_destroy(nh_mat **m) {
   return NH_OK;
 }
 
+/* Rebuilds the key -> block hash with room for `expected` blocks. */
+static nh_err index_rebuild(nh_mat *m, int64_t expected) {
+  nh_hmap_free(&m->index);
+  NH_CALL(nh_hmap_init(&m->index, (size_t)expected));
+  for (int64_t b = 0; b < m->nblk; b++) {
+    uint64_t k1, k2;
+    nh_hmap_block_key(m->blk[b].key.i, m->blk[b].key.j, m->blk[b].key.n, &k1,
+                      &k2);
+    NH_CALL(nh_hmap_put(&m->index, k1, k2, b));
+  }
+  return NH_OK;
+}
+
 nh_err nh_mat_reserve(nh_mat *m, int64_t nblocks, int64_t nvalues) {
+  /* a hash sized at once avoids rehashing millions of keys while growing */
+  if (2 * (size_t)nblocks + 2 > m->index.cap)
+    NH_CALL(index_rebuild(m, nblocks));
   if (nblocks > m->capblk) {
     NH_CALL(nh_realloc((size_t)nblocks * sizeof *m->blk, &m->blk));
     m->capblk = nblocks;
@@ -87,14 +103,7 @@ static nh_err mat_copy(const nh_mat *src, int copy_values, nh_mat *m) {
   m->nblk = src->nblk;
   m->nval = src->nval;
   m->sorted = src->sorted;
-  nh_hmap_free(&m->index);
-  NH_CALL(nh_hmap_init(&m->index, (size_t)src->nblk));
-  for (int64_t b = 0; b < m->nblk; b++) {
-    uint64_t k1, k2;
-    nh_hmap_block_key(m->blk[b].key.i, m->blk[b].key.j, m->blk[b].key.n, &k1,
-                      &k2);
-    NH_CALL(nh_hmap_put(&m->index, k1, k2, b));
-  }
+  NH_CALL(index_rebuild(m, m->nblk));
   return NH_OK;
 }
 
@@ -187,7 +196,7 @@ static int key_cmp(const nh_block_key *a, const nh_block_key *b) {
 }
 
 nh_err nh_mat_insert(nh_mat *m, int64_t i, int64_t j, const int n[3], int nr,
-                     int nc, int64_t *pos) {
+                     int nc, int zero, int64_t *pos) {
   *pos = nh_mat_find(m, i, j, n);
   if (*pos >= 0)
     return NH_OK;
@@ -207,7 +216,7 @@ nh_err nh_mat_insert(nh_mat *m, int64_t i, int64_t j, const int n[3], int nr,
   b->off = m->nval;
   b->nr = nr;
   b->nc = nc;
-  memset(m->val + b->off, 0, (size_t)size * sizeof *m->val);
+  if (zero) memset(m->val + b->off, 0, (size_t)size * sizeof *m->val);
   if (m->nblk > 0 && key_cmp(&m->blk[m->nblk - 1].key, &b->key) > 0)
     m->sorted = 0;
   uint64_t k1, k2;
@@ -223,7 +232,7 @@ static nh_err put_block(nh_mat *m, int64_t i, int64_t j, const int n[3],
   int nr, nc;
   int64_t pos;
   NH_CALL(nh_mat_check_local(m, i, j, n, &nr, &nc));
-  NH_CALL(nh_mat_insert(m, i, j, n, nr, nc, &pos));
+  NH_CALL(nh_mat_insert(m, i, j, n, nr, nc, add, &pos));
   double *v = m->val + m->blk[pos].off;
   int64_t size = (int64_t)nr * nc;
   if (add)

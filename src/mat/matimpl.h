@@ -50,10 +50,11 @@ struct nh_mat {
 
 /* Position of block (i, j, n) in m->blk, or -1. */
 int64_t nh_mat_find(const nh_mat *m, int64_t i, int64_t j, const int n[3]);
-/* Position of block (i, j, n), created with zero values if absent. The
+/* Position of block (i, j, n); if absent it is created, with zero values
+ * if `zero` is set, else uninitialised for the caller to overwrite. The
  * caller has checked that i is owned and j known; nr x nc is its shape. */
 nh_err nh_mat_insert(nh_mat *m, int64_t i, int64_t j, const int n[3], int nr,
-                     int nc, int64_t *pos);
+                     int nc, int zero, int64_t *pos);
 /* Shape of block (i, j) from the atoms known here; errors name the block. */
 nh_err nh_mat_shape(const nh_mat *m, int64_t i, int64_t j, const int n[3],
                     int *nr, int *nc);

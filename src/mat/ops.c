@@ -70,7 +70,7 @@ nh_err nh_mat_axpy(nh_mat *y, double a, const nh_mat *x) {
              "in '%s'",
              KEYARG(k->key.i, k->key.j, k->key.n), k->nr, k->nc, x->name, nr,
              nc, y->name);
-    NH_CALL(nh_mat_insert(y, k->key.i, k->key.j, k->key.n, k->nr, k->nc, &pos));
+    NH_CALL(nh_mat_insert(y, k->key.i, k->key.j, k->key.n, k->nr, k->nc, 1, &pos));
     double *w = y->val + y->blk[pos].off;
     const double *v = x->val + k->off;
     for (int64_t q = 0; q < blk_size(k); q++)
