@@ -401,7 +401,7 @@ static double diff_t(int nr, int nc, const double *a, const double *b) {
   double e = 0;
   for (int r = 0; r < nr; r++)
     for (int c = 0; c < nc; c++)
-      e = fmax(e, fabs(a[r * nc + c] - (b ? b[c * nr + r] : 0.0)));
+      e = nh_mat_max(e, fabs(a[r * nc + c] - (b ? b[c * nr + r] : 0.0)));
   return e;
 }
 
@@ -417,8 +417,8 @@ nh_err nh_mat_symmetry_error(const nh_mat *m, double *maxerr) {
       continue;
     int mn[3] = {-k->key.n[0], -k->key.n[1], -k->key.n[2]};
     int64_t p = nh_mat_find(m, k->key.j, k->key.i, mn);
-    e = fmax(e, diff_t(k->nr, k->nc, m->val + k->off,
-                       p < 0 ? NULL : m->val + m->blk[p].off));
+    e = nh_mat_max(e, diff_t(k->nr, k->nc, m->val + k->off,
+                             p < 0 ? NULL : m->val + m->blk[p].off));
   }
   /* A received record is the transpose of the partner: compare it with
    * the block it names, untransposed (or with zero if that is absent). */
@@ -428,7 +428,7 @@ nh_err nh_mat_symmetry_error(const nh_mat *m, double *maxerr) {
     int n[3] = {(int)h[3], (int)h[4], (int)h[5]};
     const double *own = nh_mat_get_block(m, h[1], h[2], n);
     for (int64_t q = 0; q < rec_size(h); q++)
-      e = fmax(e, fabs(v[q] - (own ? own[q] : 0.0)));
+      e = nh_mat_max(e, fabs(v[q] - (own ? own[q] : 0.0)));
     v += rec_size(h);
   }
   nh_free(&rhdr);

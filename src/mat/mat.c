@@ -216,7 +216,8 @@ nh_err nh_mat_insert(nh_mat *m, int64_t i, int64_t j, const int n[3], int nr,
   b->off = m->nval;
   b->nr = nr;
   b->nc = nc;
-  if (zero) memset(m->val + b->off, 0, (size_t)size * sizeof *m->val);
+  if (zero)
+    memset(m->val + b->off, 0, (size_t)size * sizeof *m->val);
   if (m->nblk > 0 && key_cmp(&m->blk[m->nblk - 1].key, &b->key) > 0)
     m->sorted = 0;
   uint64_t k1, k2;

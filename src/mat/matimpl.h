@@ -11,6 +11,9 @@
 #define KEYFMT "(i=%" PRId64 ", j=%" PRId64 ", n=%d %d %d)"
 #define KEYARG(i, j, n) (int64_t)(i), (int64_t)(j), (n)[0], (n)[1], (n)[2]
 
+/* max(a, b) for the hot loops: libm's fmax is an out-of-line call. */
+static inline double nh_mat_max(double a, double b) { return b > a ? b : a; }
+
 /* One stored block: its key, where its values start in nh_mat.val and its
  * shape (norb(i) x norb(j), cached so that loops need no atom lookups). */
 typedef struct nh_mat_blk {

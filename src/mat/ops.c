@@ -48,7 +48,7 @@ nh_err nh_mat_norm_fro(const nh_mat *m, double *nrm) {
 nh_err nh_mat_norm_max(const nh_mat *m, double *nrm) {
   double s = 0;
   for (int64_t q = 0; q < m->nval; q++)
-    s = fmax(s, fabs(m->val[q]));
+    s = nh_mat_max(s, fabs(m->val[q]));
   NH_MPI(MPI_Allreduce(&s, nrm, 1, MPI_DOUBLE, MPI_MAX, m->ctx->comm));
   return NH_OK;
 }
@@ -70,7 +70,8 @@ nh_err nh_mat_axpy(nh_mat *y, double a, const nh_mat *x) {
              "in '%s'",
              KEYARG(k->key.i, k->key.j, k->key.n), k->nr, k->nc, x->name, nr,
              nc, y->name);
-    NH_CALL(nh_mat_insert(y, k->key.i, k->key.j, k->key.n, k->nr, k->nc, 1, &pos));
+    NH_CALL(
+        nh_mat_insert(y, k->key.i, k->key.j, k->key.n, k->nr, k->nc, 1, &pos));
     double *w = y->val + y->blk[pos].off;
     const double *v = x->val + k->off;
     for (int64_t q = 0; q < blk_size(k); q++)
@@ -120,7 +121,7 @@ static nh_err gauge_local(const nh_mat *hpred, const nh_mat *htrue,
     for (int64_t q = 0; q < size; q++) {
       double d = fabs((p ? p[q] : 0.0) + (o ? mu * o[q] : 0.0) - t[q]);
       sums[0] += d;
-      sums[1] = fmax(sums[1], d);
+      sums[1] = nh_mat_max(sums[1], d);
     }
     *count += size;
   }
