@@ -115,6 +115,48 @@ nh_err nh_int_atoms(nh_int_work *w, int ops, const nh_int_shell *a, int na,
                     const double rb[3], nh_int_screen screen, double *s,
                     double *t, int ld);
 
+/* ---------------------------------------------------------------------------
+ * GTH pseudopotentials (Goedecker, Teter, Hutter 1996; Hartwigsen,
+ * Goedecker, Hutter 1998) as in CP2K's GTH_POTENTIALS:
+ *   V_loc(r) = -zion/r erf(r / (sqrt2 rloc))
+ *              + exp(-r^2 / (2 rloc^2)) sum_{i<nloc} cloc[i] (r/rloc)^(2i)
+ *   V_nl     = sum_l sum_{ij} sum_m |p^l_{i,m}> h^l_{ij} <p^l_{j,m}|
+ * with the projectors of nh_int_projector. CP2K's core Hamiltonian holds
+ * T, the Gaussian part of V_loc (the erf part is the Gaussian core charge
+ * in the Hartree potential) and V_nl.
+ * ------------------------------------------------------------------------- */
+#define NH_INT_GTH_LMAX 3
+#define NH_INT_GTH_MAXPROJ 12 /* projector shells of one element */
+typedef struct nh_int_gth {
+  double zion, rloc;
+  int nloc;       /* number of cloc terms, 0..4 */
+  double cloc[4]; /* Hartree */
+  int nl;         /* channels l = 0..nl-1 (each with nprj[l] >= 0) */
+  double rl[NH_INT_GTH_LMAX + 1];
+  int nprj[NH_INT_GTH_LMAX + 1];          /* 0..3 */
+  double h[NH_INT_GTH_LMAX + 1][3][3];    /* symmetric, Hartree */
+} nh_int_gth;
+
+/* The projector shells of pp in the order l = 0..nl-1, i = 1..nprj[l]
+ * (proj holds NH_INT_GTH_MAXPROJ); *nfun = sum of 2l+1 over them. */
+nh_err nh_int_gth_projectors(const nh_int_gth *pp, nh_int_shell *proj,
+                             int *nproj, int *nfun);
+
+/* v[mu * ld + nu] += sum_l sum_ij h^l_ij sum_m pa[mu * ldp + (l,i,m)]
+ * pb[nu * ldp + (l,j,m)]: the non-local term between atoms a (nfa
+ * functions) and b from one pseudopotential atom, given the blocks
+ * <phi|p> of each atom with that atom's projectors (nh_int_atoms with the
+ * shells of nh_int_gth_projectors), columns in projector order. */
+void nh_int_gth_nl_add(const nh_int_gth *pp, const double *pa, int nfa,
+                       const double *pb, int nfb, int ldp, double *v, int ld);
+
+/* v += <a| Gaussian part of V_loc of the atom at rc |b> for all shell
+ * pairs of atoms a and b (three-centre Obara-Saika, no screening). */
+nh_err nh_int_gth_loc_add(const nh_int_gth *pp, const double rc[3],
+                          const nh_int_shell *a, int na, const double ra[3],
+                          const nh_int_shell *b, int nb, const double rb[3],
+                          double *v, int ld);
+
 /* CP2K's angular functions P_{l,m}(x, y, z) for m = -l..l into out[2l+1]
  * (0 <= l <= NH_INT_LMAX), e.g. for basis functions on a grid. */
 void nh_int_solid_harmonics(int l, double x, double y, double z, double *out);

@@ -128,3 +128,23 @@ void nh_int_shell_eval(const nh_int_shell *sh, double x, double y, double z,
   nh_int_solid_harmonics(sh->l, x, y, z, out);
   for (int m = 0; m < 2 * sh->l + 1; m++) out[m] *= rad;
 }
+
+void nh_int_cart2sph(int la, int rpa, int lb, int rpb, const double *cart,
+                     int ldc, double *out, int ld, int add) {
+  const double *xa = nh_int_c2s(la, rpa), *xb = nh_int_c2s(lb, rpb);
+  int nca = nh_int_ncart(la + rpa), ncb = nh_int_ncart(lb + rpb);
+  double tmp[(2 * NH_INT_LMAX + 1) * NH_INT_NCARTMAX];
+  for (int ma = 0; ma < 2 * la + 1; ma++)
+    for (int j = 0; j < ncb; j++) {
+      double v = 0.0;
+      for (int i = 0; i < nca; i++)
+        v += xa[ma * nca + i] * cart[(size_t)i * ldc + j];
+      tmp[ma * ncb + j] = v;
+    }
+  for (int ma = 0; ma < 2 * la + 1; ma++)
+    for (int mb = 0; mb < 2 * lb + 1; mb++) {
+      double v = 0.0;
+      for (int j = 0; j < ncb; j++) v += tmp[ma * ncb + j] * xb[mb * ncb + j];
+      out[ma * ld + mb] = add ? out[ma * ld + mb] + v : v;
+    }
+}

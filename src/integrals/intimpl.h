@@ -23,6 +23,11 @@ const nh_int_cart *nh_int_cart_table(int L);
  * Cartesian monomials of degree l+rpow. */
 const double *nh_int_c2s(int l, int rpow);
 
+/* out[ma * ld + mb] (+)= sum_ij C_a[ma][i] cart[i * ldc + j] C_b[mb][j]
+ * for shells (la, rpa), (lb, rpb); add = 0 overwrites. */
+void nh_int_cart2sph(int la, int rpa, int lb, int rpb, const double *cart,
+                     int ldc, double *out, int ld, int add);
+
 /* 1-D overlap table e[i * NH_INT_LD1D + j] = int (x-A)^i (x-B)^j
  * exp(-p (x-P)^2) dx / sqrt(pi/p), for i <= imax, j <= jmax, with
  * pa = P-A, pb = P-B and oo2p = 1/(2p). */
@@ -32,5 +37,13 @@ void nh_int_os1d_overlap(int imax, int jmax, double pa, double pb,
  * from an overlap table e of size (imax+1) x (jmax+1); a, b exponents. */
 void nh_int_os1d_kinetic(int imax, int jmax, double a, double b,
                          const double *e, double *t);
+
+/* 1-D three-centre overlap table e[(i * NH_INT_LD1D + j) * NH_INT_LD3 + k]
+ * = int (x-A)^i (x-B)^j (x-C)^k exp(-G (x-P)^2) dx / sqrt(pi/G) for
+ * i <= imax, j <= jmax, k <= kmax, with pa = P-A, pb = P-B, pc = P-C,
+ * oo2g = 1/(2G). */
+#define NH_INT_LD3 8
+void nh_int_os1d_overlap3(int imax, int jmax, int kmax, double pa, double pb,
+                          double pc, double oo2g, double *e);
 
 #endif

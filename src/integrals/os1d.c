@@ -38,3 +38,35 @@ void nh_int_os1d_kinetic(int imax, int jmax, double a, double b,
       t[i * LD + j] = 0.5 * v;
     }
 }
+
+/* Three-centre version (Obara, Saika 1986): with G = a + b + c and
+ * P = (aA + bB + cC) / G, raising any index uses its own P-X and the same
+ * 1/(2G) term over all three indices:
+ *   E(i+1,j,k) = PA E + (i E(i-1,j,k) + j E(i,j-1,k) + k E(i,j,k-1)) / 2G.
+ * k is raised first, then j, then i, so each step needs only done entries. */
+void nh_int_os1d_overlap3(int imax, int jmax, int kmax, double pa, double pb,
+                          double pc, double oo2g, double *e) {
+#define E3(i, j, k) e[((i) * LD + (j)) * NH_INT_LD3 + (k)]
+  for (int i = 0; i <= imax; i++)
+    for (int j = 0; j <= jmax; j++)
+      for (int k = 0; k <= kmax; k++) {
+        double v;
+        if (k) {
+          v = pc * E3(i, j, k - 1);
+          if (i) v += i * oo2g * E3(i - 1, j, k - 1);
+          if (j) v += j * oo2g * E3(i, j - 1, k - 1);
+          if (k > 1) v += (k - 1) * oo2g * E3(i, j, k - 2);
+        } else if (j) {
+          v = pb * E3(i, j - 1, 0);
+          if (i) v += i * oo2g * E3(i - 1, j - 1, 0);
+          if (j > 1) v += (j - 1) * oo2g * E3(i, j - 2, 0);
+        } else if (i) {
+          v = pa * E3(i - 1, 0, 0);
+          if (i > 1) v += (i - 1) * oo2g * E3(i - 2, 0, 0);
+        } else {
+          v = 1.0;
+        }
+        E3(i, j, k) = v;
+      }
+#undef E3
+}

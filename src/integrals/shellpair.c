@@ -120,28 +120,14 @@ static void contract_cart(const pair_env *env, double *cs, double *ct) {
     }
 }
 
-/* out[ma * ld + mb] = sum_ij C_a[ma][i] cart[i][j] C_b[mb][j] for shells
- * s, t, cart the full contracted array of the group pair. */
+/* Spherical block of shells s, t from the group's contracted array. */
 static void cart_to_sph(const pair_env *env, int s, int t, const double *cart,
                         double *out, int ld) {
   const nh_int_shell *a = &env->a[s], *b = &env->b[t];
-  const double *xa = nh_int_c2s(a->l, a->rpow), *xb = nh_int_c2s(b->l, b->rpow);
-  int ldc = env->cb[env->nb], nca = env->ca[s + 1] - env->ca[s];
-  int ncb = env->cb[t + 1] - env->cb[t], na = 2 * a->l + 1, nb = 2 * b->l + 1;
-  const double *c = cart + (size_t)env->ca[s] * ldc + env->cb[t];
-  double tmp[(2 * NH_INT_LMAX + 1) * NH_INT_NCARTMAX];
-  for (int ma = 0; ma < na; ma++)
-    for (int j = 0; j < ncb; j++) {
-      double v = 0.0;
-      for (int i = 0; i < nca; i++) v += xa[ma * nca + i] * c[(size_t)i * ldc + j];
-      tmp[ma * ncb + j] = v;
-    }
-  for (int ma = 0; ma < na; ma++)
-    for (int mb = 0; mb < nb; mb++) {
-      double v = 0.0;
-      for (int j = 0; j < ncb; j++) v += tmp[ma * ncb + j] * xb[mb * ncb + j];
-      out[ma * ld + mb] = v;
-    }
+  int ldc = env->cb[env->nb];
+  nh_int_cart2sph(a->l, a->rpow, b->l, b->rpow,
+                  cart + (size_t)env->ca[s] * ldc + env->cb[t], ldc, out, ld,
+                  0);
 }
 
 /* Spherical blocks of all shell pairs of the group pair into s, t. */

@@ -963,12 +963,15 @@ static void test_cp2k_fixtures(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
- * CP2K's kinetic energy (and overlap) matrix of a molecule, printed with
- * &AO_MATRICES (tests/integrals/data/README.md): N2H2 in a 25 Å box at Γ,
- * N TZV2PX-MOLOPT-GTH (with f), H DZVP-MOLOPT-SR-GTH, eps_pgf_orb 1e-6.
- * The printed Γ matrix is the sum over images n of M(n).
+ * CP2K's overlap, kinetic energy and core Hamiltonian matrices of a
+ * molecule, printed with &AO_MATRICES (tests/integrals/data/README.md):
+ * N2H2Si2 in a 25 Å box at Γ; N TZV2PX-MOLOPT-GTH (with f), H and Si
+ * DZVP-MOLOPT-SR-GTH; GTH-PBE potentials (Si with two s projectors and an
+ * off-diagonal h); eps_pgf_orb 1e-6. The printed Γ matrix is the sum over
+ * images; in a 25 Å box only n = 0 contributes.
  * ------------------------------------------------------------------------- */
-#define AO_N 68
+#define AO_N 94
+#define AO_NAT 6
 
 /* Reads the section `title` (e.g. "KINETIC ENERGY MATRIX") of CP2K's
  * AO_MATRICES output: chunks of a header row of column indices, then rows
@@ -989,7 +992,8 @@ static void read_ao_matrix(const char *path, const char *title, double *m) {
                          &v[3], &v[4], &v[5], &v[6], &v[7]);
     char el[8], lab[16];
     int row, at, used;
-    if (n >= 1 && sscanf(line, "%d %d %7s %15s%n", &row, &at, el, lab, &used) == 4) {
+    if (n >= 1 &&
+        sscanf(line, "%d %d %7s %15s%n", &row, &at, el, lab, &used) == 4) {
       char *p = line + used, *end;
       for (int c = 0; c < ncol; c++, p = end) {
         double x = strtod(p, &end);
@@ -1006,54 +1010,168 @@ static void read_ao_matrix(const char *path, const char *title, double *m) {
   assert_int_equal(seen, AO_N * AO_N);
 }
 
-static void test_cp2k_kinetic(void **state) {
-  (void)state;
-  static double sref[AO_N * AO_N], tref[AO_N * AO_N], s[AO_N * AO_N],
-      t[AO_N * AO_N], blk[AO_N * AO_N];
-  const char *path = nh_test_path("tests/integrals/data/n2h2-ao.txt.xz");
+/* A minimal GTH_POTENTIALS reader: after the header line, the electrons per
+ * l on one line, then a stream of numbers: rloc nloc c_1..c_nloc nl, and
+ * per channel r_l nprj and the upper triangle of h row by row. */
+static void load_gth(const char *sym, const char *name, nh_int_gth *pp) {
+  char path[1024], line[1024];
+  const char *dir = getenv("NEXTHAM_DATA_DIR");
+  snprintf(path, sizeof path, "%s/GTH_POTENTIALS", dir ? dir : "/usr/share/cp2k");
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  int found = 0;
+  while (!found && fgets(line, sizeof line, f))
+    found = line[0] != '#' && is_header(line, sym, name);
+  assert_true(found);
+  memset(pp, 0, sizeof *pp);
+  assert_non_null(fgets(line, sizeof line, f));
+  char *p = line, *end;
+  for (long n = strtol(p, &end, 10); end != p; n = strtol(p, &end, 10)) {
+    pp->zion += n;
+    p = end;
+  }
+  double tok[64];
+  int nt = 0;
+  while (nt < 60 && fgets(line, sizeof line, f) && line[0] != '#') {
+    p = line;
+    for (double x = strtod(p, &end); end != p; x = strtod(p, &end)) {
+      tok[nt++] = x;
+      p = end;
+    }
+  }
+  fclose(f);
+  int k = 0;
+  pp->rloc = tok[k++];
+  pp->nloc = (int)tok[k++];
+  for (int i = 0; i < pp->nloc; i++) pp->cloc[i] = tok[k++];
+  pp->nl = (int)tok[k++];
+  for (int l = 0; l < pp->nl; l++) {
+    pp->rl[l] = tok[k++];
+    pp->nprj[l] = (int)tok[k++];
+    for (int i = 0; i < pp->nprj[l]; i++)
+      for (int j = i; j < pp->nprj[l]; j++)
+        pp->h[l][i][j] = pp->h[l][j][i] = tok[k++];
+  }
+  assert_int_equal(k, nt);
+}
+
+/* Compares S, T and H_core of one run; the maxima of |ours - CP2K| in the
+ * exact and CP2K-screening modes go to ds, dt, dh. */
+static void compare_ao_run(const char *file, double ds[2], double dt[2],
+                           double dh[2]) {
+  static double sref[AO_N * AO_N], tref[AO_N * AO_N], href[AO_N * AO_N],
+      s[AO_N * AO_N], t[AO_N * AO_N], h[AO_N * AO_N];
+  const char *path = nh_test_path(file);
   read_ao_matrix(path, "OVERLAP MATRIX", sref);
   read_ao_matrix(path, "KINETIC ENERGY MATRIX", tref);
-  tbasis n, h;
+  read_ao_matrix(path, "CORE HAMILTONIAN MATRIX", href);
+  static tbasis n, hy, si;
   load_basis("N", "TZV2PX-MOLOPT-GTH", 1e-6, &n);
-  load_basis("H", "DZVP-MOLOPT-SR-GTH", 1e-6, &h);
-  const tbasis *bas[4] = {&n, &n, &h, &h};
-  int first[4] = {0, 29, 58, 63};
-  double A[3][3] = {{BOHR(25), 0, 0}, {0, BOHR(25), 0}, {0, 0, BOHR(25)}};
-  double pos[4][3] = {{0, 0, 0}, {1.1, 0.2, -0.3}, {0.3, 1.9, 1.2}, {-1.2, -1.0, 2.0}};
-  double tau[4][3], ds[2] = {0}, dt[2] = {0}, tmax = 0;
-  for (int a = 0; a < 4; a++)
+  load_basis("H", "DZVP-MOLOPT-SR-GTH", 1e-6, &hy);
+  load_basis("Si", "DZVP-MOLOPT-SR-GTH", 1e-6, &si);
+  nh_int_gth pn, ph, psi;
+  load_gth("N", "GTH-PBE-q5", &pn);
+  load_gth("H", "GTH-PBE-q1", &ph);
+  load_gth("Si", "GTH-PBE-q4", &psi);
+  assert_true(psi.zion == 4 && psi.nprj[0] == 2 && psi.h[0][0][1] == -2.70627082);
+  const tbasis *bas[AO_NAT] = {&n, &n, &hy, &hy, &si, &si};
+  const nh_int_gth *pp[AO_NAT] = {&pn, &pn, &ph, &ph, &psi, &psi};
+  const double pos[AO_NAT][3] = {{0, 0, 0},       {1.1, 0.2, -0.3},
+                                 {0.3, 1.9, 1.2}, {-1.2, -1.0, 2.0},
+                                 {2.5, -1.5, 1.0}, {-1.0, 2.5, -1.8}};
+  double tau[AO_NAT][3];
+  int first[AO_NAT + 1] = {0};
+  for (int a = 0; a < AO_NAT; a++) {
     for (int k = 0; k < 3; k++) tau[a][k] = BOHR(pos[a][k]);
+    first[a + 1] = first[a] + bas[a]->norb;
+  }
+  assert_int_equal(first[AO_NAT], AO_N);
+  /* <phi|p> of every atom with the projectors of every atom */
+  static double proj[AO_NAT][AO_NAT][29 * 32];
+  int npf[AO_NAT];
+  nh_int_work *w;
+  assert_nh_ok(nh_int_work_create(&w));
+  for (int c = 0; c < AO_NAT; c++) {
+    nh_int_shell ps[NH_INT_GTH_MAXPROJ];
+    int nps;
+    assert_nh_ok(nh_int_gth_projectors(pp[c], ps, &nps, &npf[c]));
+    for (int a = 0; a < AO_NAT && nps; a++)
+      assert_nh_ok(nh_int_atoms(w, NH_INT_OVERLAP, bas[a]->ish, bas[a]->nshell,
+                                tau[a], ps, nps, tau[c], NH_INT_EXACT,
+                                proj[a][c], NULL, npf[c]));
+  }
+  double hmax = 0, vmax = 0;
+  ds[0] = ds[1] = dt[0] = dt[1] = dh[0] = dh[1] = 0;
   for (int mode = 0; mode < 2; mode++) {
-    memset(s, 0, sizeof s);
-    memset(t, 0, sizeof t);
-    for (int n0 = -1; n0 <= 1; n0++)
-      for (int n1 = -1; n1 <= 1; n1++)
-        for (int n2 = -1; n2 <= 1; n2++)
-          for (int op = NH_INT_OVERLAP; op <= NH_INT_KINETIC; op++) {
-            int img[3] = {n0, n1, n2};
-            for (int a = 0; a < 4; a++)
-              for (int b = 0; b < 4; b++) {
-                double rb[3];
-                image_pos(A, img, tau[b], rb);
-                atom_block(op, bas[a], tau[a], bas[b], rb, mode,
-                           &blk[first[a] * AO_N + first[b]], AO_N);
-              }
-            double *sum = op == NH_INT_OVERLAP ? s : t;
-            for (int i = 0; i < AO_N * AO_N; i++) sum[i] += blk[i];
-          }
+    for (int a = 0; a < AO_NAT; a++)
+      for (int b = 0; b < AO_NAT; b++) {
+        int o = first[a] * AO_N + first[b];
+        assert_nh_ok(nh_int_atoms(w, NH_INT_OVERLAP | NH_INT_KINETIC,
+                                  bas[a]->ish, bas[a]->nshell, tau[a],
+                                  bas[b]->ish, bas[b]->nshell, tau[b], mode,
+                                  &s[o], &t[o], AO_N));
+        for (int i = 0; i < bas[a]->norb; i++)
+          memcpy(&h[o + i * AO_N], &t[o + i * AO_N],
+                 bas[b]->norb * sizeof(double));
+        for (int c = 0; c < AO_NAT; c++) {
+          assert_nh_ok(nh_int_gth_loc_add(pp[c], tau[c], bas[a]->ish,
+                                          bas[a]->nshell, tau[a], bas[b]->ish,
+                                          bas[b]->nshell, tau[b], &h[o], AO_N));
+          nh_int_gth_nl_add(pp[c], proj[a][c], bas[a]->norb, proj[b][c],
+                            bas[b]->norb, npf[c], &h[o], AO_N);
+        }
+      }
     for (int i = 0; i < AO_N * AO_N; i++) {
       ds[mode] = fmax(ds[mode], fabs(s[i] - sref[i]));
       dt[mode] = fmax(dt[mode], fabs(t[i] - tref[i]));
-      tmax = fmax(tmax, fabs(tref[i]));
+      dh[mode] = fmax(dh[mode], fabs(h[i] - href[i]));
+      hmax = fmax(hmax, fabs(href[i]));
+      vmax = fmax(vmax, fabs(href[i] - tref[i]));
     }
   }
-  printf("  N2H2 vs CP2K AO_MATRICES: max |S - S_CP2K| exact %.1e, CP2K mode "
-         "%.1e; max |T - T_CP2K| exact %.1e, CP2K mode %.1e (max |T| %.1f Ha)\n",
-         ds[0], ds[1], dt[0], dt[1], tmax);
+  assert_nh_ok(nh_int_work_destroy(&w));
+  printf("  %s, max |ours - CP2K| (exact / CP2K screening):\n    S %.1e / "
+         "%.1e, T %.1e / %.1e, H_core = T + V_loc,Gauss + V_nl %.1e / %.1e "
+         "(max |H_core| %.1f, max |V_pp| %.1f Ha)\n",
+         file, ds[0], ds[1], dt[0], dt[1], dh[0], dh[1], hmax, vmax);
+}
+
+
+/* Projector shells of a GTH potential: order, counts, errors. */
+static void test_gth_projectors(void **state) {
+  (void)state;
+  nh_int_gth si;
+  load_gth("Si", "GTH-PBE-q4", &si);
+  nh_int_shell ps[NH_INT_GTH_MAXPROJ];
+  int np, nf;
+  assert_nh_ok(nh_int_gth_projectors(&si, ps, &np, &nf));
+  assert_int_equal(np, 3);
+  assert_int_equal(nf, 5);
+  assert_true(ps[0].l == 0 && ps[0].rpow == 0 && ps[1].l == 0 &&
+              ps[1].rpow == 2 && ps[2].l == 1 && ps[2].rpow == 0);
+  assert_true(fabs(ps[2].exps[0] - 0.5 / (0.49794218 * 0.49794218)) < 1e-15);
+  si.nprj[1] = 4;
+  assert_nh_fails(nh_int_gth_projectors(&si, ps, &np, &nf), NH_ERR_ARG,
+                  "l=1 has 4 projectors");
+}
+
+static void test_cp2k_core_hamiltonian(void **state) {
+  (void)state;
+  double ds[2], dt[2], dh[2];
+  /* default thresholds (eps_pgf_orb 1e-6, eps_ppl 1e-2): S and T equal
+   * CP2K's with its overlap screening emulated; H_core differs by CP2K's
+   * pseudopotential screening (not emulated) */
+  compare_ao_run("tests/integrals/data/nhsi-ao.txt.xz", ds, dt, dh);
   assert_true(ds[1] < 1e-14);
   assert_true(dt[1] < 1e-13);
-  assert_true(ds[0] < 1e-11);
-  assert_true(dt[0] < 1e-10);
+  assert_true(ds[0] < 1e-10);
+  assert_true(dt[0] < 1e-9);
+  assert_true(dh[0] < 5e-8);
+  /* EPS_PGF_ORB, EPS_PPL, EPS_PPNL 1e-30: everything exact */
+  compare_ao_run("tests/integrals/data/nhsi-tight-ao.txt.xz", ds, dt, dh);
+  assert_true(ds[0] < 1e-14);
+  assert_true(dt[0] < 1e-13);
+  assert_true(dh[0] < 1e-13);
 }
 
 /* ---------------------------------------------------------------------------
@@ -1142,7 +1260,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_prim_radius),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_cp2k_fixtures),
-      cmocka_unit_test(test_cp2k_kinetic),
+      cmocka_unit_test(test_gth_projectors),
+      cmocka_unit_test(test_cp2k_core_hamiltonian),
       cmocka_unit_test(test_timing_si),
   };
   MPI_Init(&argc, &argv);
