@@ -1,0 +1,248 @@
+/* nextham solve, sparse path: the nbands eigenpairs of H(k) c = e S(k) c
+ * nearest a target energy with SLEPc (docs/solvers.md, "Sparse
+ * eigen-solver (SLEPc)"): generalized Hermitian problem, Krylov-Schur,
+ * shift-and-invert about the target with a MUMPS LU of H - target S.
+ *
+ * PETSc and SLEPc are initialised once, on the communicator of the first
+ * matrices, on top of nextham's MPI (PETSc then leaves MPI alone at
+ * finalisation). PETSc's error printing and signal handler are switched off:
+ * its codes become nextham errors with PETSc's message. PETSc options from
+ * the environment (PETSC_OPTIONS, e.g. "-eps_view -mat_mumps_icntl_14 50")
+ * are applied after nextham's settings. */
+#include <complex.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <slepceps.h>
+
+#include "sparseimpl.h"
+
+/* Relative residual tolerance of the eigenpairs: with shift-and-invert a
+ * residual r gives an eigenvalue error of order r^2 |e - target|, far below
+ * 1e-9 eV. */
+#define NH_SPARSE_TOL 1e-10
+/* Largest relative imaginary part of x^H S x SLEPc accepts. */
+#define NH_SPARSE_DEFTOL 1e-10
+
+struct nh_sparse {
+  nh_bloch_petsc *bp;
+  const nh_ctx *ctx;
+  int nbands;
+  double target;
+};
+
+static int petsc_started; /* this module called SlepcInitialize */
+
+nh_err nh_petsc_error(PetscErrorCode rc, const char *file, int line,
+                      const char *func, const char *expr) {
+  const char *text = NULL;
+  char *specific = NULL;
+  PetscErrorMessage(rc, &text, &specific);
+  return nh_error_set(NH_ERR_LIB, file, line, func,
+                      "PETSc error %d (%s) in %s%s%s", (int)rc,
+                      text ? text : "unknown", expr,
+                      specific && specific[0] ? ": " : "",
+                      specific ? specific : "");
+}
+
+static nh_err petsc_start(MPI_Comm comm) {
+  PetscBool done;
+  NH_PETSC(SlepcInitialized(&done));
+  if (done) return NH_OK;
+  NH_PETSC(PetscInitialized(&done));
+  if (!done) PETSC_COMM_WORLD = comm;
+  NH_PETSC(SlepcInitializeNoArguments());
+  petsc_started = 1;
+  NH_PETSC(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
+  NH_PETSC(PetscPopSignalHandler());
+  return NH_OK;
+}
+
+nh_err nh_sparse_finalize(void) {
+  if (!petsc_started) return NH_OK;
+  petsc_started = 0;
+  NH_PETSC(SlepcFinalize());
+  return NH_OK;
+}
+
+nh_err nh_sparse_create(const nh_mat *H, const nh_mat *S,
+                        const nh_solver_opts *o, nh_sparse **sp) {
+  NH_CHECK(H && S && o && sp, NH_ERR_ARG, "NULL argument");
+  NH_CHECK(o->nbands > 0, NH_ERR_INPUT,
+           "the sparse solver needs nbands > 0 (got %d)", o->nbands);
+  const nh_ctx *ctx = nh_domain_ctx(nh_mat_domain(H));
+  NH_CALL(petsc_start(ctx->comm));
+  nh_sparse *s = NULL;
+  NH_CALL(nh_ctx_agree(ctx, nh_calloc(1, sizeof *s, &s)));
+  s->ctx = ctx;
+  s->nbands = o->nbands;
+  s->target = o->target;
+  nh_err err = nh_bloch_petsc_create(H, S, o->drop_tol, &s->bp);
+  if (!err && o->nbands > s->bp->nglobal)
+    err = nh_error_set(NH_ERR_INPUT, __FILE__, __LINE__, __func__,
+                       "nbands = %d exceeds the %d orbitals", o->nbands,
+                       (int)s->bp->nglobal);
+  if (err) {
+    nh_sparse_destroy(&s);
+    return nh_error_trace(err, __FILE__, __LINE__, __func__);
+  }
+  *sp = s;
+  return NH_OK;
+}
+
+nh_err nh_sparse_destroy(nh_sparse **sp) {
+  if (!sp || !*sp) return NH_OK;
+  nh_err err = nh_bloch_petsc_destroy(&(*sp)->bp);
+  nh_free(sp);
+  NH_CALL(err);
+  return NH_OK;
+}
+
+/* Krylov-Schur for the GHEP, shift-and-invert about the target with a
+ * MUMPS LU; H - target S is formed in H's storage (same pattern as S). */
+static nh_err eps_setup(const nh_sparse *s, EPS eps) {
+  ST st;
+  KSP ksp;
+  PC pc;
+  BV bv;
+  NH_PETSC(EPSSetOperators(eps, s->bp->H, s->bp->S));
+  NH_PETSC(EPSSetProblemType(eps, EPS_GHEP));
+  NH_PETSC(EPSSetType(eps, EPSKRYLOVSCHUR));
+  NH_PETSC(EPSSetWhichEigenpairs(eps, EPS_TARGET_MAGNITUDE));
+  NH_PETSC(EPSSetTarget(eps, s->target));
+  NH_PETSC(EPSSetDimensions(eps, s->nbands, PETSC_DEFAULT, PETSC_DEFAULT));
+  NH_PETSC(EPSSetTolerances(eps, NH_SPARSE_TOL, PETSC_DEFAULT));
+  /* x^H S x of an exactly Hermitian S still has a round-off imaginary part
+   * of order sqrt(n) eps; SLEPc's default check (10 eps) refuses it. */
+  NH_PETSC(EPSGetBV(eps, &bv));
+  NH_PETSC(BVSetDefiniteTolerance(bv, NH_SPARSE_DEFTOL));
+  NH_PETSC(EPSGetST(eps, &st));
+  NH_PETSC(STSetType(st, STSINVERT));
+  NH_PETSC(STSetMatMode(st, ST_MATMODE_INPLACE));
+  NH_PETSC(STSetMatStructure(st, SAME_NONZERO_PATTERN));
+  NH_PETSC(STGetKSP(st, &ksp));
+  NH_PETSC(KSPSetType(ksp, KSPPREONLY));
+  NH_PETSC(KSPGetPC(ksp, &pc));
+  NH_PETSC(PCSetType(pc, PCLU));
+  NH_PETSC(PCFactorSetMatSolverType(pc, MATSOLVERMUMPS));
+  NH_PETSC(EPSSetFromOptions(eps));
+  return NH_OK;
+}
+
+/* Mulliken weights of eigenvector x: w[el] = Re sum_{r in el} conj(x_r)
+ * (S x)_r / x^H S x. y is a work vector like x. */
+static nh_err mulliken(const nh_sparse *s, Vec x, Vec y, int nelem,
+                       const int *elem_z, double *w) {
+  const PetscScalar *xv, *yv;
+  double acc[120] = {0};
+  NH_PETSC(MatMult(s->bp->S, x, y));
+  NH_PETSC(VecGetArrayRead(x, &xv));
+  NH_PETSC(VecGetArrayRead(y, &yv));
+  for (PetscInt r = 0; r < s->bp->nrow; r++) {
+    double p = creal(conj(xv[r]) * yv[r]);
+    acc[s->bp->row_z[r]] += p;
+    acc[0] += p; /* Z = 0 never occurs: the total */
+  }
+  NH_PETSC(VecRestoreArrayRead(x, &xv));
+  NH_PETSC(VecRestoreArrayRead(y, &yv));
+  NH_MPI(MPI_Allreduce(MPI_IN_PLACE, acc, 120, MPI_DOUBLE, MPI_SUM,
+                       s->ctx->comm));
+  for (int el = 0; el < nelem; el++)
+    w[el] = elem_z[el] > 0 && elem_z[el] < 120 ? acc[elem_z[el]] / acc[0] : 0;
+  return NH_OK;
+}
+
+/* Eigenpairs 0 .. nbands-1 (nearest the target first) into e and w. */
+static nh_err extract(const nh_sparse *s, EPS eps, double *e, int nelem,
+                      const int *elem_z, double *w) {
+  nh_err err = NH_OK;
+  Vec x = NULL, y = NULL;
+  if (w) {
+    NH_PETSC(MatCreateVecs(s->bp->S, &x, &y));
+  }
+  for (int b = 0; b < s->nbands && !err; b++) {
+    PetscScalar ev;
+    NH_PETSC_GOTO(EPSGetEigenpair(eps, b, &ev, NULL, x, NULL), done);
+    e[b] = creal(ev);
+    if (w) err = mulliken(s, x, y, nelem, elem_z, w + (size_t)b * nelem);
+  }
+done:
+  VecDestroy(&x);
+  VecDestroy(&y);
+  return err;
+}
+
+static nh_err solve_eps(const nh_sparse *s, const double k[3], double *e,
+                        int nelem, const int *elem_z, double *w) {
+  nh_err err = NH_OK;
+  EPS eps = NULL;
+  PetscInt nconv = 0, its = 0;
+  NH_PETSC(EPSCreate(s->ctx->comm, &eps));
+  NH_CALL_GOTO(eps_setup(s, eps), done);
+  NH_PETSC_GOTO(EPSSolve(eps), done);
+  NH_PETSC_GOTO(EPSGetConverged(eps, &nconv), done);
+  NH_PETSC_GOTO(EPSGetIterationNumber(eps, &its), done);
+  nh_log(s->ctx, 2, "slepc: k = (%g %g %g): %d eigenpairs converged in %d "
+         "restarts\n", k[0], k[1], k[2], (int)nconv, (int)its);
+  NH_CHECK_GOTO(nconv >= s->nbands, done, NH_ERR_NUMERIC,
+                "SLEPc: at k = (%g %g %g) only %d of the %d eigenpairs "
+                "nearest %g Ha converged",
+                k[0], k[1], k[2], (int)nconv, s->nbands, s->target);
+  NH_CALL_GOTO(extract(s, eps, e, nelem, elem_z, w), done);
+done:
+  EPSDestroy(&eps);
+  return err;
+}
+
+/* Sorts e ascending and the rows of w (nelem each) with it. */
+static nh_err sort_bands(int nb, double *e, int nelem, double *w) {
+  double *ew = NULL;
+  int width = 1 + (w ? nelem : 0);
+  NH_CALL(nh_malloc((size_t)nb * width * sizeof *ew, &ew));
+  for (int b = 0; b < nb; b++) {
+    ew[b * width] = e[b];
+    for (int el = 0; el < width - 1; el++)
+      ew[b * width + 1 + el] = w[(size_t)b * nelem + el];
+  }
+  /* insertion sort: nb is the number of bands wanted, small */
+  for (int b = 1; b < nb; b++)
+    for (int c = b; c > 0 && ew[(c - 1) * width] > ew[c * width]; c--)
+      for (int t = 0; t < width; t++) {
+        double tmp = ew[(c - 1) * width + t];
+        ew[(c - 1) * width + t] = ew[c * width + t];
+        ew[c * width + t] = tmp;
+      }
+  for (int b = 0; b < nb; b++) {
+    e[b] = ew[b * width];
+    for (int el = 0; el < width - 1; el++)
+      w[(size_t)b * nelem + el] = ew[b * width + 1 + el];
+  }
+  nh_free(&ew);
+  return NH_OK;
+}
+
+nh_err nh_sparse_solve_k(nh_sparse *sp, const double k[3], double *e,
+                         int nelem, const int *elem_z, double *w) {
+  NH_CHECK(sp && k && e, NH_ERR_ARG, "NULL argument");
+  NH_CHECK(!w || (nelem > 0 && elem_z), NH_ERR_ARG,
+           "Mulliken weights need the elements");
+  NH_CALL(nh_bloch_petsc_fill(sp->bp, k));
+  nh_timer_start("slepc");
+  nh_err err = solve_eps(sp, k, e, nelem, elem_z, w);
+  nh_timer_stop("slepc");
+  NH_CALL(err);
+  NH_CALL(sort_bands(sp->nbands, e, nelem, w));
+  return NH_OK;
+}
+
+nh_err nh_solve_sparse_k(const nh_mat *H, const nh_mat *S,
+                         const nh_solver_opts *o, const double k[3], double *e,
+                         int nelem, const int *elem_z, double *w) {
+  nh_sparse *sp = NULL;
+  NH_CALL(nh_sparse_create(H, S, o, &sp));
+  nh_err err = nh_sparse_solve_k(sp, k, e, nelem, elem_z, w);
+  nh_sparse_destroy(&sp);
+  NH_CALL(err);
+  return NH_OK;
+}

@@ -1,0 +1,468 @@
+/* Tests of the sparse eigen-solver path (src/solve/sparse.h): SLEPc
+ * shift-and-invert on H(k), S(k) built from CP2K's real-space matrices
+ * (tests/data/cp2k). References: CP2K's own band structure (.bs, eV) and a
+ * serial LAPACK zhegv of the dense H(k), S(k) assembled here from the
+ * blocks, independently of src/solve/bloch_petsc.c. */
+#include <complex.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nhtest.h"
+#include "nextham/cp2k.h"
+#include "../../src/solve/sparseimpl.h"
+
+void zhegv_(const int *itype, const char *jobz, const char *uplo, const int *n,
+            double complex *a, const int *lda, double complex *b,
+            const int *ldb, double *w, double complex *work, const int *lwork,
+            double *rwork, int *info, size_t ljobz, size_t luplo);
+
+#define NB 8 /* bands nearest the target */
+
+/* ---------------------------------------------------------------------------
+ * Fixtures: unpacked once by rank 0 into a temporary directory
+ * ------------------------------------------------------------------------- */
+
+static char tmpdir[256];
+
+static void remove_tmpdir(void) {
+  char cmd[512];
+  if (!tmpdir[0]) return;
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmpdir);
+}
+
+static const char *unpacked(const char *name) {
+  static char out[512];
+  const nh_ctx *ctx = nh_test_ctx();
+  if (!tmpdir[0]) {
+    if (ctx->rank == 0) {
+      snprintf(tmpdir, sizeof tmpdir, "/tmp/nh-test-sparse-XXXXXX");
+      assert_non_null(mkdtemp(tmpdir));
+      atexit(remove_tmpdir);
+    }
+    assert_int_equal(
+        MPI_Bcast(tmpdir, sizeof tmpdir, MPI_CHAR, 0, MPI_COMM_WORLD), 0);
+  }
+  int rc = 0;
+  if (ctx->rank == 0) {
+    char cmd[2048];
+    const char *src = nh_test_path("tests/data/cp2k");
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/%s' && cp '%s/%s/%s.out' '%s/%s/%s.inp' '%s/%s/' && "
+             "tar -xJf '%s/%s/%s-csr.tar.xz' -C '%s/%s'",
+             tmpdir, name, src, name, name, src, name, name, tmpdir, name, src,
+             name, name, tmpdir, name);
+    rc = system(cmd);
+  }
+  assert_int_equal(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD), 0);
+  assert_int_equal(rc, 0);
+  snprintf(out, sizeof out, "%s/%s/%s.out", tmpdir, name, name);
+  return out;
+}
+
+typedef struct imported {
+  nh_cp2k_run *run;
+  nh_structure *s;
+  nh_basis *b;
+  nh_domain *dom;
+  nh_mat *S, *H;
+  int first[64]; /* first orbital of each atom, input order */
+} imported;
+
+static void import_run(const char *name, imported *im) {
+  const nh_ctx *ctx = nh_test_ctx();
+  double range;
+  memset(im, 0, sizeof *im);
+  assert_nh_ok(nh_cp2k_read_run(ctx, unpacked(name), &im->run));
+  assert_nh_ok(nh_cp2k_structure(ctx, im->run, &im->s));
+  assert_nh_ok(nh_basis_create(&im->b));
+  assert_nh_ok(nh_cp2k_load_basis(im->run, im->b));
+  assert_nh_ok(nh_cp2k_pair_range(im->run, im->b, &range));
+  assert_nh_ok(nh_domain_create(ctx, im->s, NULL, range, &im->dom));
+  assert_nh_ok(nh_cp2k_import(im->run, im->dom, im->b, &im->S, &im->H));
+  const nh_cp2k_run *r = im->run;
+  assert_true(r->natoms < 64);
+  im->first[0] = 0;
+  for (int a = 0; a < r->natoms; a++)
+    im->first[a + 1] = im->first[a] + r->kinds[r->kind[a]].norb;
+}
+
+static void imported_free(imported *im) {
+  nh_mat_destroy(&im->H);
+  nh_mat_destroy(&im->S);
+  nh_domain_destroy(&im->dom);
+  nh_basis_destroy(&im->b);
+  nh_structure_destroy(&im->s);
+  nh_cp2k_run_destroy(&im->run);
+}
+
+/* Each fixture is imported once for all tests (collective). */
+static const char *const fixtures[3] = {"si2", "graphene", "hbn"};
+static imported cache[3];
+
+static const imported *fixture(const char *name) {
+  for (int f = 0; f < 3; f++)
+    if (strcmp(fixtures[f], name) == 0) {
+      if (!cache[f].run) import_run(name, &cache[f]);
+      return &cache[f];
+    }
+  fail_msg("no fixture %s", name);
+  return NULL;
+}
+
+static int free_fixtures(void **state) {
+  (void)state;
+  for (int f = 0; f < 3; f++) imported_free(&cache[f]);
+  return 0;
+}
+
+/* CP2K's band structure: nk k-points (fractional), nb bands (eV). */
+typedef struct bs_file {
+  int nk, nb;
+  double k[128][3];
+  double e[128][32];
+} bs_file;
+
+static void read_bs(const char *name, bs_file *bs) {
+  char path[1024], line[512];
+  snprintf(path, sizeof path, "%s/%s/%s.bs", nh_test_path("tests/data/cp2k"),
+           name, name);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  memset(bs, 0, sizeof *bs);
+  while (fgets(line, sizeof line, f)) {
+    const char *c = strstr(line, "Spin 1:");
+    int band;
+    double e, occ;
+    if (strncmp(line, "#  Point", 8) == 0 && c) {
+      assert_true(bs->nk < 128);
+      assert_int_equal(sscanf(c + 7, "%lf %lf %lf", &bs->k[bs->nk][0],
+                              &bs->k[bs->nk][1], &bs->k[bs->nk][2]), 3);
+      bs->nk++;
+    } else if (line[0] != '#' && sscanf(line, "%d %lf %lf", &band, &e, &occ) == 3) {
+      assert_true(band >= 1 && band <= 32 && bs->nk > 0);
+      bs->e[bs->nk - 1][band - 1] = e;
+      if (band > bs->nb) bs->nb = band;
+    }
+  }
+  fclose(f);
+}
+
+/* ---------------------------------------------------------------------------
+ * Dense reference: H(k), S(k) summed from the blocks each rank owns, with
+ * the same drop rule as docs/solvers.md, allreduced, solved by zhegv.
+ * ------------------------------------------------------------------------- */
+
+static void dense_k(const imported *im, const double k[3], double drop,
+                    double complex *h, double complex *s) {
+  int n = im->run->norb;
+  memset(h, 0, sizeof *h * n * n);
+  memset(s, 0, sizeof *s * n * n);
+  for (int m = 0; m < 2; m++) {
+    const nh_mat *M = m ? im->S : im->H, *O = m ? im->H : im->S;
+    double complex *d = m ? s : h;
+    for (int64_t b = 0; b < nh_mat_nblocks(M); b++) {
+      nh_block_key key;
+      double *v;
+      nh_mat_block(M, b, &key, &v);
+      const double *o = nh_mat_get_block(O, key.i, key.j, key.n);
+      double ph = 2 * M_PI * (k[0] * key.n[0] + k[1] * key.n[1] + k[2] * key.n[2]);
+      double complex f = cexp(I * ph);
+      int r0 = im->first[key.i], c0 = im->first[key.j];
+      int nr = im->first[key.i + 1] - r0, nc = im->first[key.j + 1] - c0;
+      for (int r = 0; r < nr; r++)
+        for (int c = 0; c < nc; c++) {
+          double x = v[r * nc + c], y = o ? o[r * nc + c] : 0;
+          if (fabs(x) < drop && fabs(y) < drop) continue;
+          /* zhegv is column-major: element (row, col) at col * n + row */
+          d[(size_t)(c0 + c) * n + r0 + r] += f * x;
+        }
+    }
+  }
+  assert_int_equal(MPI_Allreduce(MPI_IN_PLACE, h, 2 * n * n, MPI_DOUBLE,
+                                 MPI_SUM, MPI_COMM_WORLD), 0);
+  assert_int_equal(MPI_Allreduce(MPI_IN_PLACE, s, 2 * n * n, MPI_DOUBLE,
+                                 MPI_SUM, MPI_COMM_WORLD), 0);
+}
+
+/* All eigenvalues (Hartree, ascending); eigenvectors in h when vec. */
+static void zhegv_all(int n, double complex *h, double complex *s, double *e,
+                      int vec) {
+  int one = 1, lwork = 4 * n, info;
+  double complex *work = malloc(sizeof *work * lwork);
+  double *rwork = malloc(sizeof *rwork * 3 * n);
+  zhegv_(&one, vec ? "V" : "N", "U", &n, h, &n, s, &n, e, work, &lwork, rwork,
+         &info, 1, 1);
+  assert_int_equal(info, 0);
+  free(work);
+  free(rwork);
+}
+
+/* Index of the first of the NB eigenvalues nearest target (e ascending). */
+static int nearest_window(const double *e, int n, double target) {
+  int lo = 0;
+  for (int hi = NB; hi < n; hi++, lo++)
+    if (fabs(e[hi] - target) >= fabs(e[lo] - target)) break;
+  return lo;
+}
+
+/* Mid-gap (Si) or Dirac point (graphene) of a .bs: between the highest
+ * occupied band nocc and the next, in Hartree. */
+static double mid_gap(const bs_file *bs, int nocc) {
+  double vbm = -1e9, cbm = 1e9;
+  for (int q = 0; q < bs->nk; q++) {
+    vbm = fmax(vbm, bs->e[q][nocc - 1]);
+    cbm = fmin(cbm, bs->e[q][nocc]);
+  }
+  return 0.5 * (vbm + cbm) / NH_HARTREE_EV;
+}
+
+/* Options the sparse path reads (nbands, target, drop_tol); the rest are
+ * the dense solvers'. */
+static nh_solver_opts sparse_opts(void) {
+  nh_solver_opts o;
+  memset(&o, 0, sizeof o);
+  o.kind = NH_SOLVER_SLEPC;
+  return o;
+}
+
+/* ---------------------------------------------------------------------------
+ * Bands near the Fermi level against CP2K's .bs and against zhegv
+ * ------------------------------------------------------------------------- */
+
+static void check_bands(const char *name, int nocc, const int *kidx, int nkq) {
+  const imported *im = fixture(name);
+  bs_file bs;
+  read_bs(name, &bs);
+  int n = im->run->norb;
+  double complex *h = malloc(sizeof *h * n * n), *s = malloc(sizeof *s * n * n);
+  double *ed = malloc(sizeof *ed * n), e[NB], dmax_bs = 0, dmax_la = 0;
+  nh_solver_opts o = sparse_opts();
+  o.nbands = NB;
+  o.target = mid_gap(&bs, nocc);
+  nh_sparse *sp = NULL;
+  assert_nh_ok(nh_sparse_create(im->H, im->S, &o, &sp));
+  int ncmp = 0;
+  for (int q = 0; q < nkq; q++) {
+    const double *k = bs.k[kidx[q]];
+    assert_nh_ok(nh_sparse_solve_k(sp, k, e, 0, NULL, NULL));
+    dense_k(im, k, 0, h, s);
+    zhegv_all(n, h, s, ed, 0);
+    int lo = nearest_window(ed, n, o.target);
+    for (int b = 0; b < NB; b++) {
+      dmax_la = fmax(dmax_la, fabs(e[b] - ed[lo + b]) * NH_HARTREE_EV);
+      if (lo + b < bs.nb) {
+        dmax_bs = fmax(dmax_bs, fabs(e[b] * NH_HARTREE_EV - bs.e[kidx[q]][lo + b]));
+        ncmp++;
+      }
+    }
+    /* identical on every rank */
+    double e0[NB];
+    memcpy(e0, e, sizeof e);
+    assert_int_equal(MPI_Bcast(e0, NB, MPI_DOUBLE, 0, MPI_COMM_WORLD), 0);
+    for (int b = 0; b < NB; b++) assert_true(e0[b] == e[b]);
+  }
+  if (nh_test_ctx()->rank == 0)
+    printf("%s: %d k-points, %d bands near %.4f eV: max |dE| vs CP2K .bs "
+           "%.2e eV (%d values), vs zhegv %.2e eV\n", name, nkq, NB,
+           o.target * NH_HARTREE_EV, dmax_bs, ncmp, dmax_la);
+  assert_true(ncmp >= nkq * NB / 2);
+  assert_true(dmax_bs < 1e-6);
+  assert_true(dmax_la < 1e-9);
+  assert_nh_ok(nh_sparse_destroy(&sp));
+  assert_null(sp);
+  free(h);
+  free(s);
+  free(ed);
+}
+
+static void test_si2_bands(void **state) {
+  (void)state;
+  const int kidx[] = {0, 3, 8, 13, 20, 29, 40}; /* L, ..., X, W, K, Gamma */
+  check_bands("si2", 4, kidx, 7);
+}
+
+static void test_graphene_bands(void **state) {
+  (void)state;
+  const int kidx[] = {0, 4, 10, 15, 20, 25}; /* Gamma, M, K (20), ... */
+  check_bands("graphene", 4, kidx, 6);
+}
+
+/* ---------------------------------------------------------------------------
+ * drop_tol: the solver gives exactly the eigenvalues of the truncated
+ * problem, which differ from the full one by a small, nonzero amount.
+ * ------------------------------------------------------------------------- */
+
+static void test_drop_tol(void **state) {
+  (void)state;
+  const imported *im = fixture("graphene");
+  bs_file bs;
+  read_bs("graphene", &bs);
+  int n = im->run->norb;
+  double complex *h = malloc(sizeof *h * n * n), *s = malloc(sizeof *s * n * n);
+  double *ed = malloc(sizeof *ed * n), e0[NB], e1[NB];
+  const double k[3] = {0.1, 0.27, 0}; /* no symmetry */
+  const double tols[] = {1e-6, 1e-4, 1e-3};
+  double prev = 0;
+  nh_solver_opts o = sparse_opts();
+  o.nbands = NB;
+  o.target = mid_gap(&bs, 4);
+  assert_nh_ok(nh_solve_sparse_k(im->H, im->S, &o, k, e0, 0, NULL, NULL));
+  for (int t = 0; t < 3; t++) {
+    o.drop_tol = tols[t];
+    assert_nh_ok(nh_solve_sparse_k(im->H, im->S, &o, k, e1, 0, NULL, NULL));
+    dense_k(im, k, tols[t], h, s);
+    zhegv_all(n, h, s, ed, 0);
+    int lo = nearest_window(ed, n, o.target);
+    double dla = 0, dfull = 0;
+    for (int b = 0; b < NB; b++) {
+      dla = fmax(dla, fabs(e1[b] - ed[lo + b]) * NH_HARTREE_EV);
+      dfull = fmax(dfull, fabs(e1[b] - e0[b]) * NH_HARTREE_EV);
+    }
+    if (nh_test_ctx()->rank == 0)
+      printf("graphene drop_tol %.0e Ha: max |dE| vs full %.2e eV, vs zhegv "
+             "of the truncated matrices %.2e eV\n", tols[t], dfull, dla);
+    assert_true(dla < 1e-9);
+    /* nonzero, growing with the tolerance, below 1000 tol (in eV) */
+    assert_true(dfull > 0 && dfull >= prev);
+    assert_true(dfull < 1000 * tols[t] * NH_HARTREE_EV);
+    prev = dfull;
+  }
+  free(h);
+  free(s);
+  free(ed);
+}
+
+/* ---------------------------------------------------------------------------
+ * Mulliken weights (h-BN: two elements) against the zhegv eigenvectors
+ * ------------------------------------------------------------------------- */
+
+static void test_mulliken_hbn(void **state) {
+  (void)state;
+  const imported *im = fixture("hbn");
+  bs_file bs;
+  read_bs("hbn", &bs);
+  int n = im->run->norb, zs[2] = {5, 7};
+  double complex *h = malloc(sizeof *h * n * n), *s = malloc(sizeof *s * n * n);
+  double complex *s0 = malloc(sizeof *s0 * n * n);
+  double *ed = malloc(sizeof *ed * n), e[NB], w[NB * 2], dmax = 0;
+  const double k[3] = {0.13, 0.31, 0};
+  nh_solver_opts o = sparse_opts();
+  o.nbands = NB;
+  o.target = mid_gap(&bs, 4);
+  assert_nh_ok(nh_solve_sparse_k(im->H, im->S, &o, k, e, 2, zs, w));
+  dense_k(im, k, 0, h, s);
+  memcpy(s0, s, sizeof *s * n * n);
+  zhegv_all(n, h, s, ed, 1);
+  int lo = nearest_window(ed, n, o.target);
+  for (int b = 0; b < NB; b++) {
+    const double complex *c = h + (size_t)(lo + b) * n;
+    double wd[2] = {0, 0}, tot = 0;
+    for (int r = 0; r < n; r++) {
+      double complex sc = 0;
+      for (int q = 0; q < n; q++) sc += s0[(size_t)q * n + r] * c[q];
+      double p = creal(conj(c[r]) * sc);
+      int a = 0;
+      while (im->first[a + 1] <= r) a++;
+      wd[im->run->z[a] == 7] += p;
+      tot += p;
+    }
+    assert_true(fabs(w[b * 2] + w[b * 2 + 1] - 1) < 1e-12);
+    if (nh_test_ctx()->rank == 0)
+      printf("  band %.4f eV: B %.6f N %.6f\n", e[b] * NH_HARTREE_EV, w[2 * b],
+             w[2 * b + 1]);
+    for (int el = 0; el < 2; el++)
+      dmax = fmax(dmax, fabs(w[b * 2 + el] - wd[el] / tot));
+  }
+  if (nh_test_ctx()->rank == 0)
+    printf("hbn: Mulliken weights of %d bands, max difference to zhegv %.2e\n",
+           NB, dmax);
+  assert_true(dmax < 1e-8);
+  free(h);
+  free(s);
+  free(s0);
+  free(ed);
+}
+
+/* ---------------------------------------------------------------------------
+ * H(k), S(k) are exactly Hermitian (with and without dropping), although
+ * CP2K's on-site blocks are symmetric only to round-off (h-BN: 5e-16).
+ * ------------------------------------------------------------------------- */
+
+static double hermitian_error(Mat M) {
+  Mat Mh = NULL;
+  PetscReal nrm = -1;
+  assert_int_equal(MatHermitianTranspose(M, MAT_INITIAL_MATRIX, &Mh), 0);
+  assert_int_equal(MatAXPY(Mh, -1, M, DIFFERENT_NONZERO_PATTERN), 0);
+  assert_int_equal(MatNorm(Mh, NORM_INFINITY, &nrm), 0);
+  assert_int_equal(MatDestroy(&Mh), 0);
+  return nrm;
+}
+
+static void test_hermitian(void **state) {
+  (void)state;
+  const imported *im = fixture("hbn");
+  const double k[3] = {0.13, 0.31, 0}, tols[2] = {0, 1e-5};
+  PetscInt nz[2];
+  for (int t = 0; t < 2; t++) {
+    nh_bloch_petsc *bp = NULL;
+    MatInfo info;
+    assert_nh_ok(nh_bloch_petsc_create(im->H, im->S, tols[t], &bp));
+    assert_nh_ok(nh_bloch_petsc_fill(bp, k));
+    assert_int_equal(bp->nglobal, im->run->norb);
+    assert_true(hermitian_error(bp->H) == 0);
+    assert_true(hermitian_error(bp->S) == 0);
+    assert_int_equal(MatGetInfo(bp->S, MAT_GLOBAL_SUM, &info), 0);
+    nz[t] = (PetscInt)info.nz_used;
+    assert_int_equal(MatGetInfo(bp->H, MAT_GLOBAL_SUM, &info), 0);
+    assert_int_equal((PetscInt)info.nz_used, nz[t]);
+    assert_nh_ok(nh_bloch_petsc_destroy(&bp));
+  }
+  /* 26 x 26 for 2 atoms: dense without dropping, sparser with it */
+  assert_int_equal(nz[0], 26 * 26);
+  assert_true(nz[1] < nz[0]);
+}
+
+/* ---------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------- */
+
+static void test_errors(void **state) {
+  (void)state;
+  const imported *im = fixture("si2");
+  nh_solver_opts o = sparse_opts();
+  double e[40], k[3] = {0, 0, 0};
+  nh_sparse *sp = NULL;
+  o.nbands = 0;
+  assert_nh_fails(nh_sparse_create(im->H, im->S, &o, &sp), NH_ERR_INPUT,
+                  "nbands > 0");
+  o.nbands = 27;
+  assert_nh_fails(nh_sparse_create(im->H, im->S, &o, &sp), NH_ERR_INPUT,
+                  "exceeds the 26 orbitals");
+  assert_null(sp);
+  /* A PETSc failure (an unknown spectral transformation from the options
+   * database) comes back as NH_ERR_LIB with PETSc's message. */
+  o.nbands = 4;
+  assert_int_equal(PetscOptionsSetValue(NULL, "-st_type", "no_such_st"), 0);
+  assert_nh_fails(nh_solve_sparse_k(im->H, im->S, &o, k, e, 0, NULL, NULL),
+                  NH_ERR_LIB, "no_such_st");
+  assert_int_equal(PetscOptionsClearValue(NULL, "-st_type"), 0);
+  assert_nh_ok(nh_solve_sparse_k(im->H, im->S, &o, k, e, 0, NULL, NULL));
+}
+
+int main(int argc, char **argv) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_si2_bands),   cmocka_unit_test(test_graphene_bands),
+      cmocka_unit_test(test_drop_tol),    cmocka_unit_test(test_mulliken_hbn),
+      cmocka_unit_test(test_hermitian),   cmocka_unit_test(test_errors),
+  };
+  MPI_Init(&argc, &argv);
+  int fail = cmocka_run_group_tests(tests, NULL, free_fixtures), all = 0;
+  if (MPI_Allreduce(&fail, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD)) all = 1;
+  if (nh_sparse_finalize()) all = 1;
+  MPI_Finalize();
+  return all ? 1 : 0;
+}
