@@ -151,11 +151,19 @@ void nh_int_gth_nl_add(const nh_int_gth *pp, const double *pa, int nfa,
                        const double *pb, int nfb, int ldp, double *v, int ld);
 
 /* v += <a| Gaussian part of V_loc of the atom at rc |b> for all shell
- * pairs of atoms a and b (three-centre Obara-Saika, no screening). */
-nh_err nh_int_gth_loc_add(const nh_int_gth *pp, const double rc[3],
-                          const nh_int_shell *a, int na, const double ra[3],
-                          const nh_int_shell *b, int nb, const double rb[3],
-                          double *v, int ld);
+ * pairs of atoms a and b (three-centre Obara-Saika, no screening; the
+ * shells of a set share their primitive pairs, as in nh_int_atoms). */
+nh_err nh_int_gth_loc_add(nh_int_work *w, const nh_int_gth *pp,
+                          const double rc[3], const nh_int_shell *a, int na,
+                          const double ra[3], const nh_int_shell *b, int nb,
+                          const double rb[3], double *v, int ld);
+
+/* Radii beyond which the Gaussian part of V_loc (*rloc_out) and every
+ * projector's radial part, r^(l+2(i-1)) times its normalisation and
+ * exp(-r^2/(2 r_l^2)) (*rnl_out), fall below eps: the atoms of a
+ * pseudopotential that can touch a basis pair (for neighbour lists). */
+void nh_int_gth_radii(const nh_int_gth *pp, double eps, double *rloc_out,
+                      double *rnl_out);
 
 /* CP2K's angular functions P_{l,m}(x, y, z) for m = -l..l into out[2l+1]
  * (0 <= l <= NH_INT_LMAX), e.g. for basis functions on a grid. */

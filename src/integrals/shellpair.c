@@ -1,16 +1,18 @@
 /* The one-electron driver. Entry points fill a pair_env (cf. libcint's
  * CINTEnvVars) for two groups of shells that share their primitives (one
- * shell each, or one set of the basis file each); the driver loops over
- * primitive pairs with screening, builds the exponential and the 1-D
- * Obara-Saika tables once per primitive pair, contracts the Cartesian
- * integrals of every shell pair, and transforms each contracted block once
- * to CP2K's spherical functions. Nothing is allocated inside the loops. */
+ * shell each, or one set of the basis file each) and, for the GTH local
+ * potential, a third centre; the driver loops over primitive pairs with
+ * screening, builds the exponential and the 1-D Obara-Saika tables once
+ * per primitive pair, contracts the Cartesian integrals of every shell
+ * pair, and transforms each contracted block once to CP2K's spherical
+ * functions. Nothing is allocated inside the loops. */
 #include <math.h>
 #include <string.h>
 
 #include "intimpl.h"
 
 #define LD NH_INT_LD1D
+#define LD3 NH_INT_LD3
 #define PI32 5.568327996831707845 /* pi^(3/2) */
 #define MAXSET 64                 /* shells of one group in one call */
 
@@ -21,38 +23,46 @@ struct nh_int_work {
 
 typedef struct pair_env {
   int ops, d1; /* d1 = 1: tables one order higher (kinetic)        */
+  const nh_int_loc *loc; /* third centre (GTH local part) or NULL  */
   const nh_int_shell *a, *b;
   int na, nb;  /* shells in each group, sharing exponents          */
   int La, Lb;  /* largest Cartesian degree l + rpow in each group  */
   int ca[MAXSET + 1], cb[MAXSET + 1]; /* Cartesian offsets of shells */
-  double ab[3], rab2, rab;            /* rb - ra                     */
+  const nh_int_cart *xa[MAXSET], *xb[MAXSET]; /* their components  */
+  double ra[3], rb[3], ab[3], rab2, rab;      /* ab = rb - ra       */
   nh_int_screen screen;
 } pair_env;
 
-static void env_group(const nh_int_shell *sh, int n, int *L, int *off) {
+static void env_group(const nh_int_shell *sh, int n, int *L, int *off,
+                      const nh_int_cart **xc) {
   *L = 0;
   off[0] = 0;
   for (int k = 0; k < n; k++) {
     int Lk = sh[k].l + sh[k].rpow;
     if (Lk > *L) *L = Lk;
     off[k + 1] = off[k] + nh_int_ncart(Lk);
+    xc[k] = nh_int_cart_table(Lk);
   }
 }
 
-static void env_init(pair_env *env, int ops, const nh_int_shell *a, int na,
-                     const double ra[3], const nh_int_shell *b, int nb,
-                     const double rb[3], nh_int_screen screen) {
+static void env_init(pair_env *env, int ops, const nh_int_loc *loc,
+                     const nh_int_shell *a, int na, const double ra[3],
+                     const nh_int_shell *b, int nb, const double rb[3],
+                     nh_int_screen screen) {
   env->ops = ops;
-  env->d1 = (ops & NH_INT_KINETIC) ? 1 : 0;
+  env->d1 = (!loc && (ops & NH_INT_KINETIC)) ? 1 : 0;
+  env->loc = loc;
   env->a = a;
   env->b = b;
   env->na = na;
   env->nb = nb;
   env->screen = screen;
-  env_group(a, na, &env->La, env->ca);
-  env_group(b, nb, &env->Lb, env->cb);
+  env_group(a, na, &env->La, env->ca, env->xa);
+  env_group(b, nb, &env->Lb, env->cb, env->xb);
   env->rab2 = 0.0;
   for (int k = 0; k < 3; k++) {
+    env->ra[k] = ra[k];
+    env->rb[k] = rb[k];
     env->ab[k] = rb[k] - ra[k];
     env->rab2 += env->ab[k] * env->ab[k];
   }
@@ -63,9 +73,7 @@ static void env_init(pair_env *env, int ops, const nh_int_shell *a, int na,
 static void add_cart(const pair_env *env, int s, int t, double c,
                      const double (*e)[LD * LD], const double (*tk)[LD * LD],
                      double *cs, double *ct) {
-  const nh_int_shell *a = &env->a[s], *b = &env->b[t];
-  const nh_int_cart *xa = nh_int_cart_table(a->l + a->rpow);
-  const nh_int_cart *xb = nh_int_cart_table(b->l + b->rpow);
+  const nh_int_cart *xa = env->xa[s], *xb = env->xb[t];
   int ldc = env->cb[env->nb], nca = env->ca[s + 1] - env->ca[s];
   int ncb = env->cb[t + 1] - env->cb[t];
   size_t o = (size_t)env->ca[s] * ldc + env->cb[t];
@@ -120,27 +128,87 @@ static void contract_cart(const pair_env *env, double *cs, double *ct) {
     }
 }
 
+/* Adds c * (Cartesian block of shells s, t) of the local potential for
+ * one primitive pair, from the three-centre tables e. */
+static void add_cart_loc(const pair_env *env, int s, int t, double c,
+                         const double (*e)[LD * LD * LD3], double *cv) {
+  const nh_int_cart *xa = env->xa[s], *xb = env->xb[t];
+  const nh_int_loc *loc = env->loc;
+  int ldc = env->cb[env->nb], nca = env->ca[s + 1] - env->ca[s];
+  int ncb = env->cb[t + 1] - env->cb[t];
+  double *o = cv + (size_t)env->ca[s] * ldc + env->cb[t];
+  for (int i = 0; i < nca; i++)
+    for (int j = 0; j < ncb; j++) {
+      int jx = (xa->x[i] * LD + xb->x[j]) * LD3;
+      int jy = (xa->y[i] * LD + xb->y[j]) * LD3;
+      int jz = (xa->z[i] * LD + xb->z[j]) * LD3;
+      double v = 0.0;
+      for (int k = 0; k < loc->nterm; k++)
+        v += loc->w[k] * e[0][jx + loc->px[k]] * e[1][jy + loc->py[k]] *
+             e[2][jz + loc->pz[k]];
+      o[(size_t)i * ldc + j] += c * v;
+    }
+}
+
+/* Contracted Cartesian blocks of the local potential, like contract_cart.
+ * For primitives za, zb and the potential's g, with G = za + zb + g and
+ * P = (za A + zb B + g C) / G, the factor is d_a d_b (pi/G)^(3/2)
+ * exp(-(za zb |AB|^2 + za g |AC|^2 + zb g |BC|^2) / G). */
+static void contract_loc(const pair_env *env, double *cv) {
+  const nh_int_shell *a = env->a, *b = env->b;
+  const nh_int_loc *loc = env->loc;
+  double e[3][LD * LD * LD3], ac2 = 0.0, bc2 = 0.0, g = loc->g;
+  for (int k = 0; k < 3; k++) {
+    ac2 += (env->ra[k] - loc->rc[k]) * (env->ra[k] - loc->rc[k]);
+    bc2 += (env->rb[k] - loc->rc[k]) * (env->rb[k] - loc->rc[k]);
+  }
+  memset(cv, 0, (size_t)env->ca[env->na] * env->cb[env->nb] * sizeof *cv);
+  for (int p = 0; p < a->nprim; p++)
+    for (int q = 0; q < b->nprim; q++) {
+      double za = a->exps[p], zb = b->exps[q], oo = 1.0 / (za + zb + g);
+      double pref = PI32 * oo * sqrt(oo) *
+                    exp(-(za * zb * env->rab2 + za * g * ac2 + zb * g * bc2) * oo);
+      if (pref == 0.0) continue;
+      for (int k = 0; k < 3; k++) {
+        double P = (za * env->ra[k] + zb * env->rb[k] + g * loc->rc[k]) * oo;
+        nh_int_os1d_overlap3(env->La, env->Lb, loc->kmax, P - env->ra[k],
+                             P - env->rb[k], P - loc->rc[k], 0.5 * oo, e[k]);
+      }
+      for (int s = 0; s < env->na; s++) {
+        double cp = pref * a[s].coef[p];
+        for (int t = 0; t < env->nb; t++)
+          if (cp * b[t].coef[q] != 0.0)
+            add_cart_loc(env, s, t, cp * b[t].coef[q],
+                         (const double(*)[LD * LD * LD3])e, cv);
+      }
+    }
+}
+
 /* Spherical block of shells s, t from the group's contracted array. */
 static void cart_to_sph(const pair_env *env, int s, int t, const double *cart,
-                        double *out, int ld) {
+                        double *out, int ld, int add) {
   const nh_int_shell *a = &env->a[s], *b = &env->b[t];
   int ldc = env->cb[env->nb];
   nh_int_cart2sph(a->l, a->rpow, b->l, b->rpow,
                   cart + (size_t)env->ca[s] * ldc + env->cb[t], ldc, out, ld,
-                  0);
+                  add);
 }
 
-/* Spherical blocks of all shell pairs of the group pair into s, t. */
+/* Spherical blocks of all shell pairs of the group pair into s, t; with a
+ * local potential, added to s. */
 static void group_pair(const pair_env *env, double *cs, double *ct, double *s,
                        double *t, int ld) {
-  contract_cart(env, (env->ops & NH_INT_OVERLAP) ? cs : NULL,
-                (env->ops & NH_INT_KINETIC) ? ct : NULL);
+  int dos = env->loc || (env->ops & NH_INT_OVERLAP);
+  int dot = !env->loc && (env->ops & NH_INT_KINETIC);
+  if (env->loc)
+    contract_loc(env, cs);
+  else
+    contract_cart(env, dos ? cs : NULL, dot ? ct : NULL);
   for (int i = 0, oi = 0; i < env->na; oi += 2 * env->a[i].l + 1, i++)
     for (int j = 0, oj = 0; j < env->nb; oj += 2 * env->b[j].l + 1, j++) {
-      if (env->ops & NH_INT_OVERLAP)
-        cart_to_sph(env, i, j, cs, s + (size_t)oi * ld + oj, ld);
-      if (env->ops & NH_INT_KINETIC)
-        cart_to_sph(env, i, j, ct, t + (size_t)oi * ld + oj, ld);
+      if (dos)
+        cart_to_sph(env, i, j, cs, s + (size_t)oi * ld + oj, ld, env->loc != NULL);
+      if (dot) cart_to_sph(env, i, j, ct, t + (size_t)oi * ld + oj, ld, 0);
     }
 }
 
@@ -169,7 +237,7 @@ nh_err nh_int_1e(int ops, const nh_int_shell *a, const double ra[3],
   NH_CHECK(ld >= 2 * b->l + 1, NH_ERR_ARG, "ld %d < 2l+1 = %d", ld,
            2 * b->l + 1);
   pair_env env;
-  env_init(&env, ops, a, 1, ra, b, 1, rb, screen);
+  env_init(&env, ops, NULL, a, 1, ra, b, 1, rb, screen);
   double cs[NH_INT_NCARTMAX * NH_INT_NCARTMAX];
   double ct[NH_INT_NCARTMAX * NH_INT_NCARTMAX];
   group_pair(&env, cs, ct, s, t, ld);
@@ -214,12 +282,15 @@ static int group_end(const nh_int_shell *sh, int n, int k) {
   return e;
 }
 
-nh_err nh_int_atoms(nh_int_work *w, int ops, const nh_int_shell *a, int na,
-                    const double ra[3], const nh_int_shell *b, int nb,
-                    const double rb[3], nh_int_screen screen, double *s,
-                    double *t, int ld) {
+nh_err nh_int_drive(nh_int_work *w, int ops, const nh_int_loc *loc,
+                    const nh_int_shell *a, int na, const double ra[3],
+                    const nh_int_shell *b, int nb, const double rb[3],
+                    nh_int_screen screen, double *s, double *t, int ld) {
   NH_CHECK(w, NH_ERR_ARG, "no nh_int_work given");
-  NH_CALL(check_call(ops, s, t));
+  if (loc)
+    NH_CHECK(s, NH_ERR_ARG, "no output block");
+  else
+    NH_CALL(check_call(ops, s, t));
   int nfb = 0;
   for (int k = 0; k < na; k++) NH_CALL(check_shell(&a[k], "a", k));
   for (int k = 0; k < nb; k++) {
@@ -232,7 +303,8 @@ nh_err nh_int_atoms(nh_int_work *w, int ops, const nh_int_shell *a, int na,
     int ea = group_end(a, na, ia), ob = 0;
     for (int ib = 0; ib < nb;) {
       int eb = group_end(b, nb, ib);
-      env_init(&env, ops, a + ia, ea - ia, ra, b + ib, eb - ib, rb, screen);
+      env_init(&env, ops, loc, a + ia, ea - ia, ra, b + ib, eb - ib, rb,
+               screen);
       size_t n = (size_t)env.ca[env.na] * env.cb[env.nb];
       if (2 * n > w->cap) {
         NH_CALL(nh_realloc(2 * n * sizeof *w->buf, &w->buf));
@@ -244,5 +316,13 @@ nh_err nh_int_atoms(nh_int_work *w, int ops, const nh_int_shell *a, int na,
     }
     for (; ia < ea; ia++) oa += 2 * a[ia].l + 1;
   }
+  return NH_OK;
+}
+
+nh_err nh_int_atoms(nh_int_work *w, int ops, const nh_int_shell *a, int na,
+                    const double ra[3], const nh_int_shell *b, int nb,
+                    const double rb[3], nh_int_screen screen, double *s,
+                    double *t, int ld) {
+  NH_CALL(nh_int_drive(w, ops, NULL, a, na, ra, b, nb, rb, screen, s, t, ld));
   return NH_OK;
 }
