@@ -59,10 +59,12 @@ enum { NH_INT_OVERLAP = 1, NH_INT_KINETIC = 2 }; /* operator flags */
 nh_err nh_int_normalise(int l, int rpow, int nprim, const double *exps,
                         const double *c, double *cprim, double *d);
 
-/* Prepares the shells of one element. Shells that share one exponent array
- * (the same exps pointer, as nh_basis lays out a set) form a set, whose
- * primitive radii are maxima over its shells, as CP2K computes them.
- * eps_pgf_orb <= 0 disables the radii (HUGE_VAL). Errors name the shell. */
+/* Prepares the shells of one element. Adjacent shells with the same
+ * exponents form a set (one set of the basis file, in CP2K order), whose
+ * primitive radii are maxima over its shells, as CP2K computes them. (Two
+ * adjacent sets of the file with identical exponents would be merged; their
+ * CP2K-mode radii could then be slightly too large.) eps_pgf_orb <= 0
+ * disables the radii (HUGE_VAL). Errors name the shell. */
 nh_err nh_int_prepare(const nh_shell *shells, int nshell, double eps_pgf_orb,
                       nh_int_shell *out);
 

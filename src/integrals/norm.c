@@ -66,6 +66,14 @@ double nh_int_prim_radius(int l, double zeta, double c, double eps) {
   return hi;
 }
 
+/* Adjacent shells with the same exponents belong to one set: nh_basis_load
+ * lays a set out with one shared array, nh_basis_add (HDF5) with copies. */
+static int same_exponents(const nh_shell *a, const nh_shell *b) {
+  return a->nprim == b->nprim &&
+         (a->exps == b->exps ||
+          !memcmp(a->exps, b->exps, a->nprim * sizeof *a->exps));
+}
+
 nh_err nh_int_prepare(const nh_shell *shells, int nshell, double eps_pgf_orb,
                       nh_int_shell *out) {
   double cprim[NH_INT_MAXPRIM];
@@ -81,12 +89,7 @@ nh_err nh_int_prepare(const nh_shell *shells, int nshell, double eps_pgf_orb,
              NH_INT_MAXPRIM);
     o->l = sh->l;
     o->nprim = sh->nprim;
-    o->set = s;
-    for (int t = 0; t < s; t++)
-      if (shells[t].exps == sh->exps && shells[t].nprim == sh->nprim) {
-        o->set = out[t].set;
-        break;
-      }
+    o->set = s > 0 && same_exponents(&shells[s - 1], sh) ? out[s - 1].set : s;
     memcpy(o->exps, sh->exps, sh->nprim * sizeof *o->exps);
     NH_CALL(nh_int_normalise(sh->l, 0, sh->nprim, sh->exps, sh->coefs, cprim,
                              o->coef));

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "nhtest.h"
+#include "nextham/basis.h"
 #include "nextham/integrals.h"
 
 #define BOHR(x) ((x) / NH_BOHR_ANGSTROM)
@@ -569,6 +570,37 @@ static void test_atoms(void **state) {
   assert_nh_ok(nh_int_work_destroy(&w));
   assert_null(w);
   assert_nh_ok(nh_int_work_destroy(&w));
+}
+
+/* The basis module's shells plug in directly: nh_basis_load (sets share an
+ * exponent array) and a copy with one array per shell (as nh_basis_add
+ * keeps HDF5 data) give the same prepared shells as this file's reader. */
+static void test_basis_module(void **state) {
+  (void)state;
+  nh_basis *b = NULL;
+  assert_nh_ok(nh_basis_create(&b));
+  assert_nh_ok(nh_basis_load(b, 7, "BASIS_MOLOPT", "TZV2PX-MOLOPT-GTH"));
+  const nh_element_basis *eb = b->elem[7];
+  assert_int_equal(eb->nshell, nbas.nshell);
+  nh_int_shell ish[MAXSH], icopy[MAXSH];
+  nh_shell copy[MAXSH];
+  static double store[MAXSH][2][NH_INT_MAXPRIM];
+  assert_nh_ok(nh_int_prepare(eb->shells, eb->nshell, 1e-6, ish));
+  for (int k = 0; k < eb->nshell; k++) {
+    copy[k] = eb->shells[k];
+    memcpy(store[k][0], copy[k].exps, copy[k].nprim * sizeof(double));
+    memcpy(store[k][1], copy[k].coefs, copy[k].nprim * sizeof(double));
+    copy[k].exps = store[k][0];
+    copy[k].coefs = store[k][1];
+  }
+  assert_nh_ok(nh_int_prepare(copy, eb->nshell, 1e-6, icopy));
+  for (int k = 0; k < eb->nshell; k++) {
+    assert_memory_equal(&ish[k], &nbas.ish[k], sizeof ish[k]);
+    assert_memory_equal(&icopy[k], &nbas.ish[k], sizeof ish[k]);
+  }
+  /* one set: every shell carries the set's radii */
+  assert_true(ish[0].set == ish[eb->nshell - 1].set);
+  assert_nh_ok(nh_basis_destroy(&b));
 }
 
 /* ---------------------------------------------------------------------------
@@ -1272,6 +1304,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_rotation),
       cmocka_unit_test(test_projectors),
       cmocka_unit_test(test_atoms),
+      cmocka_unit_test(test_basis_module),
       cmocka_unit_test(test_quadrature),
       cmocka_unit_test(test_eval_radius),
       cmocka_unit_test(test_pair_radius),
