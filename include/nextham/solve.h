@@ -36,6 +36,9 @@ typedef struct nh_solver_opts {
   int block;          /* block-cyclic block size (0 = choose)              */
   int want_mulliken;  /* compute per-element Mulliken weights              */
   double drop_tol;    /* sparse: drop |M_ij| < drop_tol (Hartree), 0 keep  */
+  int s_check;        /* dense: 1 = diagonalise S(k) at every k; 0 (default)
+                         = only when its Cholesky factorisation fails or its
+                         condition estimate flags it (docs/solvers.md)      */
 } nh_solver_opts;
 
 void nh_solver_opts_default(nh_solver_opts *o);
@@ -43,7 +46,11 @@ const char *nh_solver_name(nh_solver_kind k);
 /* "elpa2", "elpa1", "scalapack", "slepc" -> kind; error names the value. */
 nh_err nh_solver_parse(const char *name, nh_solver_kind *k);
 
-/* Band energies for nk k-points. Every rank receives everything. */
+/* Band energies for nk k-points. Every rank receives everything.
+ * Dense solvers: nb = min(nbands, orbitals) (all when nbands = 0). Where
+ * S(k) directions were projected out and fewer than nb remain, the missing
+ * bands are +inf (HUGE_VAL) with zero Mulliken weights, so that e stays an
+ * nk x nb array without NaN. */
 typedef struct nh_bands {
   int nk, nb;          /* nb = bands per k-point                          */
   double (*k)[3];      /* nk, fractional reciprocal                       */
