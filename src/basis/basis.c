@@ -3,10 +3,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "cp2kfile.h"
+#include "nextham/gth.h"
 #include "nextham/structure.h"
 
 #define LMAX 7 /* highest l accepted in a basis file (CP2K's limit) */
@@ -79,40 +79,6 @@ nh_err nh_basis_find_file(const char *name, char *path, size_t len) {
                       "or /usr/share/cp2k (give a path like ./%s for a file "
                       "in the current directory)",
                       name, env && env[0] ? env : "unset", name);
-}
-
-/* Appends the primary name of the current header to a list of names for
- * the error message when the requested one is missing. */
-static void note_name(const nh_cp2k_reader *r, char *list, size_t len) {
-  if (r->ntok < 2) return;
-  size_t used = strlen(list);
-  if (used + strlen(r->tok[1]) + 8 >= len) {
-    if (!strstr(list, "...")) snprintf(list + used, len - used, ", ...");
-    return;
-  }
-  snprintf(list + used, len - used, "%s%s", used ? ", " : "", r->tok[1]);
-}
-
-/* Scans r to the header of entry `name` of element z. */
-static nh_err find_entry(nh_cp2k_reader *r, int z, const char *name,
-                         const char *kind) {
-  char names[1024] = "";
-  int eof;
-  for (;;) {
-    NH_CALL(nh_cp2k_next(r, &eof));
-    if (eof) break;
-    if (!nh_cp2k_is_header(r) || nh_cp2k_header_z(r) != z) continue;
-    if (nh_cp2k_header_has(r, name)) return NH_OK;
-    note_name(r, names, sizeof names);
-  }
-  const char *sym = nh_element_symbol(z);
-  if (!names[0])
-    return nh_error_set(NH_ERR_INPUT, __FILE__, __LINE__, __func__,
-                        "%s '%s' for %s not found: %s has no %s for %s", kind,
-                        name, sym, r->path, kind, sym);
-  return nh_error_set(NH_ERR_INPUT, __FILE__, __LINE__, __func__,
-                      "%s '%s' for %s not found in %s; names for %s there: %s",
-                      kind, name, sym, r->path, sym, names);
 }
 
 /* Exponents and raw coefficient rows of the sets of one entry, as read. */
@@ -243,7 +209,7 @@ nh_err nh_basis_load(nh_basis *b, int z, const char *basis_file,
   NH_CALL(nh_cp2k_open(basis_file, &r));
   nh_element_basis *eb = NULL;
   nh_err err = NH_OK;
-  NH_CALL_GOTO(find_entry(&r, z, basis_name, "basis set"), done);
+  NH_CALL_GOTO(nh_cp2k_find_entry(&r, z, basis_name, "basis set"), done);
   NH_CALL_GOTO(read_entry(&r, z, &eb), done);
   snprintf(eb->basis_name, sizeof eb->basis_name, "%s", basis_name);
   snprintf(b->basis_file, sizeof b->basis_file, "%.255s", r.path);
@@ -253,126 +219,17 @@ done:
   return err;
 }
 
-/* One GTH projector block: "r nprj h11 h12 .. h1n", then n-1 lines with
- * the rest of the upper triangle of h (n-1 values, n-2, ...). */
-static nh_err read_projector(nh_cp2k_reader *r, int l) {
-  int eof, n;
-  double x;
-  NH_CALL(nh_cp2k_next(r, &eof));
-  NH_CHECK(!eof && !nh_cp2k_is_header(r), NH_ERR_FILE,
-           "%s:%d: potential ends early: projector of l = %d missing",
-           r->path, r->lineno, l);
-  NH_CALL(nh_cp2k_double(r, 0, "projector radius", &x));
-  NH_CHECK(x > 0, NH_ERR_FILE, "%s:%d: projector radius must be positive",
-           r->path, r->lineno);
-  NH_CALL(nh_cp2k_int(r, 1, "number of projectors", &n));
-  NH_CHECK(n >= 0 && n <= 10, NH_ERR_FILE,
-           "%s:%d: number of projectors must be 0..10, got %d", r->path,
-           r->lineno, n);
-  NH_CALL(nh_cp2k_expect(r, 2 + n, "radius, nprj and the first row of h"));
-  for (int i = 0; i < n; i++) {
-    if (i > 0) {
-      NH_CALL(nh_cp2k_next(r, &eof));
-      NH_CHECK(!eof && !nh_cp2k_is_header(r), NH_ERR_FILE,
-               "%s:%d: potential ends early: row %d of h for l = %d missing",
-               r->path, r->lineno, i + 1, l);
-      NH_CALL(nh_cp2k_expect(r, n - i, "one row of the upper triangle of h"));
-    }
-    for (int k = i ? 0 : 2; k < r->ntok; k++)
-      NH_CALL(nh_cp2k_double(r, k, "projector coefficient", &x));
-  }
-  return NH_OK;
-}
-
-/* Optional non-linear core correction after the local part: "NLCC n",
- * then n lines "r_core nexp c(1..nexp)"; leaves the reader on the next line. */
-static nh_err read_nlcc(nh_cp2k_reader *r) {
-  int eof, n, nexp;
-  double x;
-  NH_CALL(nh_cp2k_expect(r, 2, "NLCC and the number of core terms"));
-  NH_CALL(nh_cp2k_int(r, 1, "number of NLCC terms", &n));
-  for (int k = 0; k < n; k++) {
-    NH_CALL(nh_cp2k_next(r, &eof));
-    NH_CHECK(!eof, NH_ERR_FILE, "%s: potential ends early in NLCC", r->path);
-    NH_CALL(nh_cp2k_int(r, 1, "NLCC nexp", &nexp));
-    NH_CALL(nh_cp2k_expect(r, 2 + nexp, "r_core, nexp and coefficients"));
-    for (int i = 0; i < r->ntok; i++)
-      if (i != 1) NH_CALL(nh_cp2k_double(r, i, "NLCC value", &x));
-  }
-  NH_CALL(nh_cp2k_next(r, &eof));
-  NH_CHECK(!eof, NH_ERR_FILE, "%s: potential ends early after NLCC", r->path);
-  return NH_OK;
-}
-
-/* The body of a GTH entry; the valence charge is the sum of the electron
- * counts per l on its first line. */
-static nh_err read_gth(nh_cp2k_reader *r, double *zval) {
-  int eof, ne, nexp, nprj;
-  double x;
-  NH_CALL(nh_cp2k_next(r, &eof));
-  NH_CHECK(!eof && !nh_cp2k_is_header(r), NH_ERR_FILE,
-           "%s:%d: potential ends early: expected electrons per l", r->path,
-           r->lineno);
-  *zval = 0;
-  for (int k = 0; k < r->ntok; k++) {
-    NH_CALL(nh_cp2k_int(r, k, "number of electrons", &ne));
-    NH_CHECK(ne >= 0, NH_ERR_FILE, "%s:%d: negative number of electrons",
-             r->path, r->lineno);
-    *zval += ne;
-  }
-  NH_CALL(nh_cp2k_next(r, &eof));
-  NH_CHECK(!eof && !nh_cp2k_is_header(r), NH_ERR_FILE,
-           "%s:%d: potential ends early: expected r_loc line", r->path,
-           r->lineno);
-  NH_CALL(nh_cp2k_double(r, 0, "r_loc", &x));
-  NH_CHECK(x > 0, NH_ERR_FILE, "%s:%d: r_loc must be positive", r->path,
-           r->lineno);
-  NH_CALL(nh_cp2k_int(r, 1, "number of local coefficients", &nexp));
-  NH_CALL(nh_cp2k_expect(r, 2 + nexp, "r_loc, nexp and the coefficients"));
-  for (int k = 2; k < r->ntok; k++)
-    NH_CALL(nh_cp2k_double(r, k, "local coefficient", &x));
-  NH_CALL(nh_cp2k_next(r, &eof));
-  if (!eof && strcasecmp(r->tok[0], "NLCC") == 0) NH_CALL(read_nlcc(r));
-  NH_CHECK(!eof && !nh_cp2k_is_header(r), NH_ERR_FILE,
-           "%s:%d: potential ends early: expected the number of projector "
-           "sets", r->path, r->lineno);
-  NH_CALL(nh_cp2k_expect(r, 1, "number of projector sets"));
-  NH_CALL(nh_cp2k_int(r, 0, "number of projector sets", &nprj));
-  NH_CHECK(nprj >= 0 && nprj <= LMAX + 1, NH_ERR_FILE,
-           "%s:%d: number of projector sets must be 0..%d", r->path,
-           r->lineno, LMAX + 1);
-  for (int l = 0; l < nprj; l++) NH_CALL(read_projector(r, l));
-  /* The entry must end here: the next content line is another header. */
-  NH_CALL(nh_cp2k_next(r, &eof));
-  NH_CHECK(eof || nh_cp2k_is_header(r), NH_ERR_FILE,
-           "%s:%d: malformed potential: unexpected line after the last "
-           "projector (wrong count of projectors or coefficients above?)",
-           r->path, r->lineno);
-  return NH_OK;
-}
-
 nh_err nh_basis_load_potential(nh_basis *b, int z, const char *pot_file,
                                const char *pot_name) {
   NH_CHECK(z >= 1 && z <= NH_MAX_Z, NH_ERR_ARG, "invalid atomic number %d", z);
-  NH_CHECK(pot_name && pot_name[0], NH_ERR_INPUT,
-           "no potential name given for %s", nh_element_symbol(z));
-  nh_cp2k_reader r;
-  NH_CALL(nh_cp2k_open(pot_file, &r));
-  double zval = 0;
-  nh_err err = NH_OK;
-  NH_CALL_GOTO(find_entry(&r, z, pot_name, "potential"), done);
-  NH_CALL_GOTO(read_gth(&r, &zval), done);
-  NH_CHECK_GOTO(zval > 0, done, NH_ERR_FILE,
-                "%s: potential %s of %s has no valence electrons", r.path,
-                pot_name, nh_element_symbol(z));
-  if (!b->elem[z]) NH_CALL_GOTO(elem_alloc(z, 0, 0, &b->elem[z]), done);
+  nh_gth g;
+  NH_CALL(nh_gth_load(&g, z, pot_file, pot_name));
+  if (!b->elem[z]) NH_CALL(elem_alloc(z, 0, 0, &b->elem[z]));
   snprintf(b->elem[z]->potential_name, sizeof b->elem[z]->potential_name,
            "%s", pot_name);
-  b->elem[z]->zval = zval;
-  snprintf(b->potential_file, sizeof b->potential_file, "%.255s", r.path);
-done:
-  nh_cp2k_close(&r);
-  return err;
+  b->elem[z]->zval = g.zion;
+  snprintf(b->potential_file, sizeof b->potential_file, "%s", g.file);
+  return NH_OK;
 }
 
 nh_err nh_basis_add(nh_basis *b, const nh_element_basis *src) {

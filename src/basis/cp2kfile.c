@@ -121,3 +121,36 @@ nh_err nh_cp2k_double(const nh_cp2k_reader *r, int k, const char *what,
            r->lineno, what, r->tok[k]);
   return NH_OK;
 }
+
+/* Appends the primary name of the current header to a list of names for
+ * the error message when the requested one is missing. */
+static void note_name(const nh_cp2k_reader *r, char *list, size_t len) {
+  if (r->ntok < 2) return;
+  size_t used = strlen(list);
+  if (used + strlen(r->tok[1]) + 8 >= len) {
+    if (!strstr(list, "...")) snprintf(list + used, len - used, ", ...");
+    return;
+  }
+  snprintf(list + used, len - used, "%s%s", used ? ", " : "", r->tok[1]);
+}
+
+nh_err nh_cp2k_find_entry(nh_cp2k_reader *r, int z, const char *name,
+                          const char *kind) {
+  char names[1024] = "";
+  int eof;
+  for (;;) {
+    NH_CALL(nh_cp2k_next(r, &eof));
+    if (eof) break;
+    if (!nh_cp2k_is_header(r) || nh_cp2k_header_z(r) != z) continue;
+    if (nh_cp2k_header_has(r, name)) return NH_OK;
+    note_name(r, names, sizeof names);
+  }
+  const char *sym = nh_element_symbol(z);
+  if (!names[0])
+    return nh_error_set(NH_ERR_INPUT, __FILE__, __LINE__, __func__,
+                        "%s '%s' for %s not found: %s has no %s for %s", kind,
+                        name, sym, r->path, kind, sym);
+  return nh_error_set(NH_ERR_INPUT, __FILE__, __LINE__, __func__,
+                      "%s '%s' for %s not found in %s; names for %s there: %s",
+                      kind, name, sym, r->path, sym, names);
+}

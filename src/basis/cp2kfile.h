@@ -42,6 +42,11 @@ nh_err nh_cp2k_double(const nh_cp2k_reader *r, int k, const char *what,
                       double *v);
 /* 1 if the token is a number (Fortran exponents allowed). */
 int nh_cp2k_is_number(const char *tok);
+/* Scans r to the header of entry `name` of element z. Missing: NH_ERR_INPUT
+ * naming the entries the file has for z; kind ("basis set", "potential")
+ * goes into the message. */
+nh_err nh_cp2k_find_entry(nh_cp2k_reader *r, int z, const char *name,
+                          const char *kind);
 /* Fails with FILE:LINE unless the line has exactly n tokens. */
 nh_err nh_cp2k_expect(const nh_cp2k_reader *r, int n, const char *what);
 

@@ -1,0 +1,625 @@
+/* The spherical neutral pseudo-atom: a Kohn–Sham SCF in an even-tempered
+ * Gaussian basis per l, with Pulay (DIIS) mixing of the density matrices
+ * (docs/atom.md). */
+#include "nextham/atom.h"
+
+#include <math.h>
+#include <string.h>
+#include <xc.h>
+
+#include "nextham/structure.h"
+#include "radial.h"
+
+extern void dsyev_(const char *jobz, const char *uplo, const int *n, double *a,
+                   const int *lda, double *w, double *work, const int *lwork,
+                   int *info);
+
+extern void dgemm_(const char *ta, const char *tb, const int *m, const int *n,
+                   const int *k, const double *alpha, const double *a,
+                   const int *lda, const double *b, const int *ldb,
+                   const double *beta, double *c, const int *ldc);
+
+#define NCH (NH_GTH_LMAX + 1)
+#define NDIIS 8
+#define DIIS_MIX 0.5
+#define SVAL_MIN 1e-10 /* overlap eigenvalues kept in the orthogonaliser */
+
+/* One angular momentum channel with electrons. */
+typedef struct channel {
+  int l, nstate, state0; /* states state0.. of the atom belong here */
+  double *chi, *dchi;    /* [k * n + i]: normalised Gaussians and d/dr  */
+  double *s, *hcore;     /* nb x nb */
+  double *x;             /* nb x m: canonical orthogonaliser S^-1/2 */
+  int m;
+  double *f, *c, *e;     /* Fock matrix, eigenvectors (nb x m), values */
+  /* Density matrices in and out in the orthonormal basis X (m x m, so
+   * that their elements are bounded by the occupations and the mixing
+   * sees no round-off of the near-dependent Gaussians); P = X p X^T. */
+  double *pin, *pout;
+} channel;
+
+typedef struct scf {
+  const nh_gth *g;
+  nh_atom_opts o;
+  nh_atom *a;
+  int nb, n, nch;
+  double alpha[256];
+  channel ch[NCH];
+  double *w;                        /* quadrature weights h r^3 */
+  double *sigma, *exc, *vrho, *vsigma, *ex, *vx, *vs, *tmp, *v, *y;
+  double *big, *pg; /* nb x n and nb x nb scratch */
+  int np;                           /* total density-matrix elements */
+  double *hist_in, *hist_res;       /* NDIIS x np */
+  int nhist;
+  xc_func_type fx, fc;
+  int xc_ready;
+} scf;
+
+void nh_atom_opts_default(nh_atom_opts *o) {
+  memset(o, 0, sizeof *o);
+  o->nbasis = 40;
+  o->alpha_min = 0.01;
+  o->alpha_max = 0;
+  o->grid_h = 0.01;
+  o->eps_scf = 1e-10;
+  o->max_iter = 200;
+  o->eps_cut = 1e-8;
+}
+
+nh_err nh_atom_destroy(nh_atom **a) {
+  if (!a || !*a) return NH_OK;
+  nh_free(&(*a)->storage);
+  nh_free(a);
+  return NH_OK;
+}
+
+static void scf_free(scf *s) {
+  for (int c = 0; c < s->nch; c++) {
+    channel *ch = &s->ch[c];
+    double **p[] = {&ch->chi, &ch->dchi, &ch->s, &ch->hcore, &ch->x,
+                    &ch->f, &ch->c, &ch->e, &ch->pin, &ch->pout};
+    for (size_t k = 0; k < sizeof p / sizeof p[0]; k++) nh_free(p[k]);
+  }
+  double **p[] = {&s->w, &s->sigma, &s->exc, &s->vrho, &s->vsigma, &s->ex,
+                  &s->vx, &s->vs, &s->tmp, &s->v, &s->y, &s->hist_in,
+                  &s->hist_res, &s->big, &s->pg};
+  for (size_t k = 0; k < sizeof p / sizeof p[0]; k++) nh_free(p[k]);
+  if (s->xc_ready) {
+    xc_func_end(&s->fx);
+    xc_func_end(&s->fc);
+  }
+}
+
+/* The atom with its grid arrays in one block. */
+static nh_err atom_alloc(const nh_gth *g, const nh_atom_opts *o, int nstate,
+                         nh_atom **out) {
+  double rmin = 1e-5, rmax = sqrt(20 / o->alpha_min);
+  int n = (int)ceil(log(rmax / rmin) / o->grid_h) + 1;
+  nh_atom *a;
+  NH_CALL(nh_calloc(1, sizeof *a, &a));
+  nh_err err;
+  NH_CALL_GOTO(nh_calloc((size_t)n * (10 + nstate), sizeof(double),
+                         &a->storage), fail);
+  a->z = g->z;
+  a->zval = g->zion;
+  a->n = n;
+  a->h = o->grid_h;
+  a->x0 = log(rmin);
+  double **arr[] = {&a->r, &a->rho, &a->drho, &a->vloc, &a->vh,
+                    &a->vna, &a->dvna, &a->q};
+  for (size_t k = 0; k < sizeof arr / sizeof arr[0]; k++)
+    *arr[k] = a->storage + k * n;
+  a->orb = a->storage + 10 * (size_t)n;
+  for (int i = 0; i < n; i++) a->r[i] = exp(a->x0 + i * a->h);
+  *out = a;
+  return NH_OK;
+fail:
+  nh_atom_destroy(&a);
+  return err;
+}
+
+/* Radial S and T of normalised r^l e^(-alpha r^2):
+ * S_ij = Gamma(l+3/2) / (2 (a_i+a_j)^(l+3/2)) N_i N_j,
+ * T_ij = (2l+3) a_i a_j / (a_i+a_j) S_ij. */
+static double gauss_norm(int l, double a) {
+  return 1 / sqrt(tgamma(l + 1.5) / (2 * pow(2 * a, l + 1.5)));
+}
+
+/* Symmetric eigenproblem in place: a (n x n) becomes the vectors. */
+static nh_err syev(int n, double *a, double *w) {
+  int lwork = -1, info;
+  double q;
+  dsyev_("V", "U", &n, a, &n, w, &q, &lwork, &info);
+  lwork = (int)q;
+  double *work;
+  NH_CALL(nh_malloc((size_t)lwork * sizeof *work, &work));
+  dsyev_("V", "U", &n, a, &n, w, work, &lwork, &info);
+  nh_free(&work);
+  NH_CHECK(info == 0, NH_ERR_LIB, "LAPACK dsyev failed (info %d)", info);
+  return NH_OK;
+}
+
+/* m_ij += sum_g w_g f_g chi_i chi_j over the grid. */
+static void grid_matrix(const scf *s, const channel *ch, const double *f,
+                        double *m) {
+  int nb = s->nb, n = s->n;
+  double one = 1;
+  for (int i = 0; i < nb; i++)
+    for (int g = 0; g < n; g++)
+      s->big[(size_t)i * n + g] = s->w[g] * f[g] * ch->chi[(size_t)i * n + g];
+  dgemm_("T", "N", &nb, &nb, &n, &one, ch->chi, &n, s->big, &n, &one, m, &nb);
+}
+
+/* Basis tables, S, the core Hamiltonian T + V_loc + V_nl and the
+ * orthogonaliser of one channel. */
+static nh_err channel_setup(scf *s, channel *ch) {
+  int nb = s->nb, n = s->n, l = ch->l;
+  const double *r = s->a->r;
+  size_t nn = (size_t)nb * nb;
+  double **dst[] = {&ch->chi, &ch->dchi, &ch->s,   &ch->hcore, &ch->f,
+                    &ch->c,   &ch->x,    &ch->pin, &ch->pout,  &ch->e};
+  size_t sz[] = {(size_t)nb * n, (size_t)nb * n, nn, nn, nn, nn, nn, nn, nn, nb};
+  for (int k = 0; k < 10; k++) NH_CALL(nh_calloc(sz[k], sizeof(double), dst[k]));
+  for (int k = 0; k < nb; k++) {
+    double a = s->alpha[k], nk = gauss_norm(l, a);
+    for (int i = 0; i < n; i++) {
+      double v = nk * pow(r[i], l) * exp(-a * r[i] * r[i]);
+      ch->chi[(size_t)k * n + i] = v;
+      ch->dchi[(size_t)k * n + i] = (l / r[i] - 2 * a * r[i]) * v;
+    }
+  }
+  for (int i = 0; i < nb; i++)
+    for (int j = 0; j < nb; j++) {
+      double ai = s->alpha[i], aj = s->alpha[j];
+      double sij = tgamma(l + 1.5) / (2 * pow(ai + aj, l + 1.5)) *
+                   gauss_norm(l, ai) * gauss_norm(l, aj);
+      ch->s[i * nb + j] = sij;
+      ch->hcore[i * nb + j] = (2 * l + 3) * ai * aj / (ai + aj) * sij;
+    }
+  grid_matrix(s, ch, s->a->vloc, ch->hcore);
+  const nh_gth *g = s->g;
+  if (l < g->nl && g->nprj[l] > 0) {
+    double b[256][NH_GTH_NPRJ];
+    for (int k = 0; k < nb; k++)
+      for (int p = 0; p < g->nprj[l]; p++)
+        b[k][p] = gauss_norm(l, s->alpha[k]) *
+                  nh_gth_projector_gauss(g, l, p + 1, s->alpha[k]);
+    for (int i = 0; i < nb; i++)
+      for (int j = 0; j < nb; j++)
+        for (int p = 0; p < g->nprj[l]; p++)
+          for (int q = 0; q < g->nprj[l]; q++)
+            ch->hcore[i * nb + j] += b[i][p] * g->h[l][p][q] * b[j][q];
+  }
+  /* Canonical orthogonalisation: X = U s^-1/2 over the kept eigenvalues. */
+  memcpy(ch->f, ch->s, nn * sizeof(double));
+  NH_CALL(syev(nb, ch->f, ch->e));
+  ch->m = 0;
+  for (int k = 0; k < nb; k++) {
+    if (ch->e[k] < SVAL_MIN * ch->e[nb - 1]) continue;
+    for (int i = 0; i < nb; i++)
+      ch->x[i * nb + ch->m] = ch->f[k * nb + i] / sqrt(ch->e[k]);
+    ch->m++;
+  }
+  NH_CHECK(ch->m >= ch->nstate, NH_ERR_NUMERIC,
+           "atom %s, l = %d: basis too small after orthogonalisation",
+           s->g->name, l);
+  return NH_OK;
+}
+
+/* Diagonalises the channel's Fock matrix f: eigenvectors in c (nb x m,
+ * column k at c[i * m + k]), values in e, and the density matrix pout of
+ * the occupied states. */
+static nh_err channel_solve(scf *s, channel *ch) {
+  int nb = s->nb, m = ch->m;
+  /* f' = X^T f X (m x m) */
+  double *fx = s->y, *fp = s->y + (size_t)nb * m;
+  for (int i = 0; i < nb; i++)
+    for (int k = 0; k < m; k++) {
+      double sum = 0;
+      for (int j = 0; j < nb; j++) sum += ch->f[i * nb + j] * ch->x[j * nb + k];
+      fx[i * m + k] = sum;
+    }
+  for (int k = 0; k < m; k++)
+    for (int q = 0; q < m; q++) {
+      double sum = 0;
+      for (int i = 0; i < nb; i++) sum += ch->x[i * nb + k] * fx[i * m + q];
+      fp[k * m + q] = sum;
+    }
+  NH_CALL(syev(m, fp, ch->e)); /* column q of fp (row-major: fp[q*m+k]) */
+  for (int i = 0; i < nb; i++)
+    for (int q = 0; q < m; q++) {
+      double sum = 0;
+      for (int k = 0; k < m; k++) sum += ch->x[i * nb + k] * fp[q * m + k];
+      ch->c[i * m + q] = sum;
+    }
+  memset(ch->pout, 0, (size_t)m * m * sizeof(double));
+  for (int st = 0; st < ch->nstate; st++) {
+    double f = s->a->occ[ch->state0 + st];
+    for (int k = 0; k < m; k++)
+      for (int q = 0; q < m; q++)
+        ch->pout[k * m + q] += f * fp[st * m + k] * fp[st * m + q];
+  }
+  return NH_OK;
+}
+
+/* The density matrix in the Gaussian basis, P = X p X^T, into s->pg. */
+static void gauss_dm(scf *s, const channel *ch, const double *p) {
+  int nb = s->nb, m = ch->m;
+  double *px = s->y; /* p X^T: m x nb */
+  for (int k = 0; k < m; k++)
+    for (int j = 0; j < nb; j++) {
+      double sum = 0;
+      for (int q = 0; q < m; q++) sum += p[k * m + q] * ch->x[j * nb + q];
+      px[k * nb + j] = sum;
+    }
+  for (int i = 0; i < nb; i++)
+    for (int j = 0; j < nb; j++) {
+      double sum = 0;
+      for (int k = 0; k < m; k++) sum += ch->x[i * nb + k] * px[k * nb + j];
+      s->pg[i * nb + j] = sum;
+    }
+}
+
+/* rho and drho of the density matrices (pin or pout). */
+static void density(scf *s, int use_out) {
+  int nb = s->nb, n = s->n;
+  nh_atom *a = s->a;
+  double one = 1, zero = 0;
+  memset(a->rho, 0, n * sizeof(double));
+  memset(a->drho, 0, n * sizeof(double));
+  for (int c = 0; c < s->nch; c++) {
+    const channel *ch = &s->ch[c];
+    gauss_dm(s, ch, use_out ? ch->pout : ch->pin);
+    /* big[i][g] = sum_j P_ij chi_j(g) */
+    dgemm_("N", "N", &n, &nb, &nb, &one, ch->chi, &n, s->pg, &nb, &zero,
+           s->big, &n);
+    for (int i = 0; i < nb; i++) {
+      const double *ci = ch->chi + (size_t)i * n, *di = ch->dchi + (size_t)i * n;
+      const double *yi = s->big + (size_t)i * n;
+      for (int g = 0; g < n; g++) {
+        a->rho[g] += ci[g] * yi[g] / (4 * M_PI);
+        a->drho[g] += 2 * di[g] * yi[g] / (4 * M_PI);
+      }
+    }
+  }
+}
+
+/* Hartree and PBE terms of the current density: s->v (local potential
+ * V_H + d e/d rho), s->vs (2 d e/d sigma d rho/dr, the gradient term of the
+ * weak form) and the energies. */
+static nh_err potentials(scf *s) {
+  nh_atom *a = s->a;
+  int n = s->n;
+  nh_radial_hartree(n, a->h, a->r, a->rho, a->vh, a->q, s->tmp);
+  for (int g = 0; g < n; g++) {
+    if (a->rho[g] < 0) a->rho[g] = 0; /* round-off in the far tail */
+    s->sigma[g] = a->drho[g] * a->drho[g];
+  }
+  xc_gga_exc_vxc(&s->fx, n, a->rho, s->sigma, s->ex, s->vx, s->vs);
+  xc_gga_exc_vxc(&s->fc, n, a->rho, s->sigma, s->exc, s->vrho, s->vsigma);
+  for (int g = 0; g < n; g++) {
+    s->exc[g] += s->ex[g];
+    s->v[g] = a->vh[g] + s->vrho[g] + s->vx[g];
+    s->vs[g] = 2 * (s->vsigma[g] + s->vs[g]) * a->drho[g];
+    s->tmp[g] = a->rho[g] * s->exc[g];
+  }
+  a->exc = 4 * M_PI * nh_radial_integral(n, a->h, a->r, s->tmp);
+  for (int g = 0; g < n; g++) s->tmp[g] = a->rho[g] * a->vh[g];
+  a->ehartree = 2 * M_PI * nh_radial_integral(n, a->h, a->r, s->tmp);
+  return NH_OK;
+}
+
+/* f = hcore + <chi_i| v |chi_j> + int vs (chi_i chi_j)' r^2 dr, as
+ * K + K^T with K_ij = sum_g w (v chi_i / 2 + vs chi_i') chi_j. */
+static void fock(scf *s, channel *ch) {
+  int nb = s->nb, n = s->n;
+  double one = 1, zero = 0;
+  for (int i = 0; i < nb; i++) {
+    const double *ci = ch->chi + (size_t)i * n, *di = ch->dchi + (size_t)i * n;
+    double *t = s->big + (size_t)i * n;
+    for (int g = 0; g < n; g++)
+      t[g] = s->w[g] * (0.5 * s->v[g] * ci[g] + s->vs[g] * di[g]);
+  }
+  dgemm_("T", "N", &nb, &nb, &n, &one, ch->chi, &n, s->big, &n, &zero, ch->f,
+         &nb);
+  for (int i = 0; i < nb; i++)
+    for (int j = 0; j <= i; j++) {
+      double sum = ch->f[i * nb + j] + ch->f[j * nb + i];
+      ch->f[i * nb + j] = ch->f[j * nb + i] = sum;
+    }
+  for (size_t k = 0; k < (size_t)nb * nb; k++) ch->f[k] += ch->hcore[k];
+}
+
+/* Solves sum_j B_ij c_j + lambda = 0, sum c = 1 (Pulay) by Gaussian
+ * elimination with partial pivoting; 0 if singular. */
+static int diis_coef(int k, const double *bmat, double *c) {
+  double a[NDIIS + 1][NDIIS + 2];
+  int m = k + 1;
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j <= m; j++) {
+      if (j == m) a[i][j] = i == k ? 1 : 0;
+      else if (i < k && j < k) a[i][j] = bmat[i * NDIIS + j];
+      else a[i][j] = i == j ? 0 : 1;
+    }
+  for (int col = 0; col < m; col++) {
+    int piv = col;
+    for (int i = col + 1; i < m; i++)
+      if (fabs(a[i][col]) > fabs(a[piv][col])) piv = i;
+    if (fabs(a[piv][col]) < 1e-300) return 0;
+    for (int j = 0; j <= m; j++) {
+      double t = a[col][j];
+      a[col][j] = a[piv][j];
+      a[piv][j] = t;
+    }
+    for (int i = 0; i < m; i++) {
+      if (i == col) continue;
+      double f = a[i][col] / a[col][col];
+      for (int j = col; j <= m; j++) a[i][j] -= f * a[col][j];
+    }
+  }
+  for (int i = 0; i < k; i++) c[i] = a[i][m] / a[i][i];
+  return 1;
+}
+
+/* Pulay mixing: stores (pin, pout - pin), returns the largest residual
+ * element and sets the next pin. */
+static double mix(scf *s) {
+  int np = s->np;
+  if (s->nhist == NDIIS) { /* drop the oldest */
+    memmove(s->hist_in, s->hist_in + np, (size_t)(NDIIS - 1) * np * sizeof(double));
+    memmove(s->hist_res, s->hist_res + np, (size_t)(NDIIS - 1) * np * sizeof(double));
+    s->nhist--;
+  }
+  double *in = s->hist_in + (size_t)s->nhist * np;
+  double *res = s->hist_res + (size_t)s->nhist * np;
+  double rmax = 0;
+  for (int c = 0, off = 0; c < s->nch; off += s->ch[c].m * s->ch[c].m, c++)
+    for (int k = 0; k < s->ch[c].m * s->ch[c].m; k++) {
+      in[off + k] = s->ch[c].pin[k];
+      res[off + k] = s->ch[c].pout[k] - s->ch[c].pin[k];
+      if (fabs(res[off + k]) > rmax) rmax = fabs(res[off + k]);
+    }
+  s->nhist++;
+  double bmat[NDIIS * NDIIS], coef[NDIIS];
+  for (;;) {
+    int k = s->nhist;
+    for (int i = 0; i < k; i++)
+      for (int j = 0; j < k; j++) {
+        double sum = 0;
+        for (int e = 0; e < np; e++)
+          sum += s->hist_res[(size_t)i * np + e] * s->hist_res[(size_t)j * np + e];
+        bmat[i * NDIIS + j] = sum;
+      }
+    if (k == 1 || diis_coef(k, bmat, coef)) {
+      if (k == 1) coef[0] = 1;
+      break;
+    }
+    memmove(s->hist_in, s->hist_in + np, (size_t)(k - 1) * np * sizeof(double));
+    memmove(s->hist_res, s->hist_res + np, (size_t)(k - 1) * np * sizeof(double));
+    s->nhist--;
+  }
+  for (int c = 0, off = 0; c < s->nch; off += s->ch[c].m * s->ch[c].m, c++)
+    for (int e = 0; e < s->ch[c].m * s->ch[c].m; e++) {
+      double sum = 0;
+      for (int i = 0; i < s->nhist; i++)
+        sum += coef[i] * (s->hist_in[(size_t)i * np + off + e] +
+                          DIIS_MIX * s->hist_res[(size_t)i * np + off + e]);
+      s->ch[c].pin[e] = sum;
+    }
+  return rmax;
+}
+
+/* States per channel from the electrons per l, lowest first. */
+static nh_err occupations(scf *s) {
+  const nh_gth *g = s->g;
+  nh_atom *a = s->a;
+  a->nstate = 0;
+  s->nch = 0;
+  for (int l = 0; l < g->nl_elec; l++) {
+    if (g->nelec[l] == 0) continue;
+    channel *ch = &s->ch[s->nch++];
+    ch->l = l;
+    ch->state0 = a->nstate;
+    double left = g->nelec[l], cap = 2 * (2 * l + 1);
+    while (left > 0) {
+      NH_CHECK(a->nstate < NH_ATOM_MAXSTATE, NH_ERR_INPUT,
+               "potential %s of %s: more than %d occupied states", g->name,
+               nh_element_symbol(g->z), NH_ATOM_MAXSTATE);
+      a->l[a->nstate] = l;
+      a->occ[a->nstate++] = left < cap ? left : cap;
+      left -= cap;
+      ch->nstate++;
+    }
+  }
+  return NH_OK;
+}
+
+/* Grid work arrays, exponents, libxc, channels and the starting density
+ * (the occupied states of the bare core Hamiltonian). */
+static nh_err scf_setup(scf *s) {
+  const nh_gth *g = s->g;
+  nh_atom *a = s->a;
+  int n = s->n = a->n;
+  double **arr[] = {&s->w,  &s->sigma, &s->exc, &s->vrho, &s->vsigma, &s->ex,
+                    &s->vx, &s->vs,    &s->tmp, &s->v};
+  for (size_t k = 0; k < sizeof arr / sizeof arr[0]; k++)
+    NH_CALL(nh_calloc(n, sizeof(double), arr[k]));
+  for (int i = 0; i < n; i++) s->w[i] = a->h * a->r[i] * a->r[i] * a->r[i];
+  s->w[0] *= 0.5;
+  s->w[n - 1] *= 0.5;
+  for (int i = 0; i < n; i++) a->vloc[i] = nh_gth_vloc(g, a->r[i], NULL);
+  /* even-tempered exponents */
+  double amax = s->o.alpha_max;
+  if (amax <= 0) {
+    double rm = g->rloc;
+    for (int l = 0; l < g->nl; l++)
+      if (g->rl[l] < rm) rm = g->rl[l];
+    amax = 100 / (rm * rm);
+  }
+  s->nb = s->o.nbasis;
+  double beta = pow(amax / s->o.alpha_min, 1.0 / (s->nb - 1));
+  for (int k = 0; k < s->nb; k++) s->alpha[k] = s->o.alpha_min * pow(beta, k);
+  NH_CHECK(xc_func_init(&s->fx, XC_GGA_X_PBE, XC_UNPOLARIZED) == 0,
+           NH_ERR_LIB, "libxc: cannot initialise PBE exchange");
+  if (xc_func_init(&s->fc, XC_GGA_C_PBE, XC_UNPOLARIZED) != 0) {
+    xc_func_end(&s->fx);
+    NH_CHECK(0, NH_ERR_LIB, "libxc: cannot initialise PBE correlation");
+  }
+  s->xc_ready = 1;
+  int nb = s->nb;
+  NH_CALL(nh_calloc(2 * (size_t)nb * nb, sizeof(double), &s->y));
+  NH_CALL(nh_calloc((size_t)nb * nb, sizeof(double), &s->pg));
+  NH_CALL(nh_calloc((size_t)nb * n, sizeof(double), &s->big));
+  s->np = 0;
+  for (int c = 0; c < s->nch; c++) {
+    channel *ch = &s->ch[c];
+    NH_CALL(channel_setup(s, ch));
+    memcpy(ch->f, ch->hcore, (size_t)nb * nb * sizeof(double));
+    NH_CALL(channel_solve(s, ch));
+    memcpy(ch->pin, ch->pout, (size_t)ch->m * ch->m * sizeof(double));
+    s->np += ch->m * ch->m;
+  }
+  NH_CALL(nh_calloc((size_t)NDIIS * s->np, sizeof(double), &s->hist_in));
+  NH_CALL(nh_calloc((size_t)NDIIS * s->np, sizeof(double), &s->hist_res));
+  return NH_OK;
+}
+
+/* One SCF step from the pin's: Fock matrices, eigenstates, pout's; the
+ * largest eigenvalue change into *de. */
+static nh_err scf_step(scf *s, double *de) {
+  nh_atom *a = s->a;
+  density(s, 0);
+  NH_CALL(potentials(s));
+  *de = 0;
+  for (int c = 0; c < s->nch; c++) {
+    channel *ch = &s->ch[c];
+    fock(s, ch);
+    NH_CALL(channel_solve(s, ch));
+    for (int st = 0; st < ch->nstate; st++) {
+      double e = ch->e[st], *old = &a->eps[ch->state0 + st];
+      if (fabs(e - *old) > *de) *de = fabs(e - *old);
+      *old = e;
+    }
+  }
+  return NH_OK;
+}
+
+/* Orbitals, final density and potentials, energies and r_cut. */
+static nh_err finish(scf *s) {
+  nh_atom *a = s->a;
+  int n = s->n, nb = s->nb;
+  density(s, 1);
+  NH_CALL(potentials(s));
+  a->ekin = a->eloc = a->enl = a->eband = 0;
+  for (int c = 0; c < s->nch; c++) {
+    channel *ch = &s->ch[c];
+    memset(ch->f, 0, (size_t)nb * nb * sizeof(double));
+    grid_matrix(s, ch, a->vloc, ch->f); /* V_loc alone */
+    gauss_dm(s, ch, ch->pout);
+    for (int i = 0; i < nb; i++)
+      for (int j = 0; j < nb; j++) {
+        double ai = s->alpha[i], aj = s->alpha[j], p = s->pg[i * nb + j];
+        double t = (2 * ch->l + 3) * ai * aj / (ai + aj) * ch->s[i * nb + j];
+        a->ekin += p * t;
+        a->eloc += p * ch->f[i * nb + j];
+        a->enl += p * (ch->hcore[i * nb + j] - t - ch->f[i * nb + j]);
+      }
+    for (int st = 0; st < ch->nstate; st++) {
+      int k = ch->state0 + st;
+      a->eband += a->occ[k] * a->eps[k];
+      double *orb = a->orb + (size_t)k * n;
+      for (int i = 0; i < nb; i++) {
+        double cik = ch->c[i * ch->m + st];
+        const double *chi = ch->chi + (size_t)i * n;
+        for (int g = 0; g < n; g++) orb[g] += cik * chi[g];
+      }
+      if (orb[n / 2] < 0)
+        for (int g = 0; g < n; g++) orb[g] = -orb[g];
+    }
+  }
+  a->etot = a->ekin + a->eloc + a->enl + a->ehartree + a->exc;
+  int last = 0;
+  for (int i = 0; i < n; i++) {
+    double dvloc;
+    nh_gth_vloc(s->g, a->r[i], &dvloc);
+    a->vna[i] = a->vloc[i] + a->vh[i];
+    a->dvna[i] = dvloc - a->q[i] / (a->r[i] * a->r[i]);
+    if (fabs(a->rho[i]) >= s->o.eps_cut || fabs(a->vna[i]) >= s->o.eps_cut)
+      last = i;
+  }
+  a->ncut = last + 2 < n ? last + 2 : n;
+  a->rcut = a->r[a->ncut - 1];
+  return NH_OK;
+}
+
+static nh_err check_opts(const nh_gth *g, const nh_atom_opts *o) {
+  NH_CHECK(o->nbasis >= 4 && o->nbasis <= 256, NH_ERR_ARG,
+           "atom: nbasis must be 4..256, got %d", o->nbasis);
+  NH_CHECK(o->alpha_min > 0 && o->grid_h > 0 && o->grid_h <= 0.1 &&
+               o->eps_scf > 0 && o->max_iter > 0 && o->eps_cut > 0,
+           NH_ERR_ARG, "atom: invalid options");
+  NH_CHECK(g->ncore == 0, NH_ERR_INPUT,
+           "potential %s of %s has a non-linear core correction, which the "
+           "neutral atom does not support yet", g->name,
+           nh_element_symbol(g->z));
+  NH_CHECK(g->zion > 0, NH_ERR_ARG, "potential %s has no electrons", g->name);
+  return NH_OK;
+}
+
+nh_err nh_atom_solve(const nh_gth *g, const nh_atom_opts *o, nh_atom **out) {
+  *out = NULL;
+  scf s;
+  memset(&s, 0, sizeof s);
+  s.g = g;
+  if (o) s.o = *o;
+  else nh_atom_opts_default(&s.o);
+  NH_CALL(check_opts(g, &s.o));
+  nh_err err;
+  nh_atom stub;
+  memset(&stub, 0, sizeof stub);
+  s.a = &stub;
+  NH_CALL(occupations(&s));
+  NH_CALL(atom_alloc(g, &s.o, stub.nstate, &s.a));
+  memcpy(s.a->l, stub.l, sizeof stub.l);
+  memcpy(s.a->occ, stub.occ, sizeof stub.occ);
+  s.a->nstate = stub.nstate;
+  NH_CALL_GOTO(scf_setup(&s), fail);
+  double de = 0, res = 0;
+  int it;
+  for (it = 1; it <= s.o.max_iter; it++) {
+    NH_CALL_GOTO(scf_step(&s, &de), fail);
+    res = mix(&s);
+    if (de < s.o.eps_scf && res < s.o.eps_scf) break;
+  }
+  NH_CHECK_GOTO(it <= s.o.max_iter, fail, NH_ERR_NUMERIC,
+                "atom %s (%s): SCF not converged in %d iterations "
+                "(eigenvalue change %.2e, density residual %.2e)",
+                nh_element_symbol(g->z), g->name, s.o.max_iter, de, res);
+  s.a->niter = it;
+  NH_CALL_GOTO(finish(&s), fail);
+  scf_free(&s);
+  *out = s.a;
+  return NH_OK;
+fail:
+  scf_free(&s);
+  nh_atom_destroy(&s.a);
+  return err;
+}
+
+static double interp(const nh_atom *a, const double *y, const double *dy,
+                     double r, double *d) {
+  double dd = 0, v = 0;
+  if (r < a->r[0]) v = y[0];
+  else if (r < a->rcut)
+    v = nh_radial_hermite(a->ncut, a->x0, a->h, y, dy, a->r, r, &dd);
+  if (d) *d = dd;
+  return v;
+}
+
+double nh_atom_rho(const nh_atom *a, double r, double *d) {
+  return interp(a, a->rho, a->drho, r, d);
+}
+
+double nh_atom_vna(const nh_atom *a, double r, double *d) {
+  return interp(a, a->vna, a->dvna, r, d);
+}

@@ -1,0 +1,9 @@
+# h0 part of tests/h0 (automake fragment, included by Makefile.am)
+check_PROGRAMS += tests/h0/test_gth tests/h0/test_atom
+TESTS += tests/h0/test_gth tests/h0/test_atom
+tests_h0_test_gth_SOURCES = tests/h0/test_gth.c
+tests_h0_test_gth_CPPFLAGS = $(NH_TEST_CPPFLAGS)
+tests_h0_test_gth_LDADD = $(NH_TEST_LDADD)
+tests_h0_test_atom_SOURCES = tests/h0/test_atom.c
+tests_h0_test_atom_CPPFLAGS = $(NH_TEST_CPPFLAGS) -I$(top_srcdir)/src/h0
+tests_h0_test_atom_LDADD = $(NH_TEST_LDADD)
