@@ -7,7 +7,6 @@
 
 #include "intimpl.h"
 
-
 nh_err nh_int_gth_projectors(const nh_int_gth *pp, nh_int_shell *proj,
                              int *nproj, int *nfun) {
   NH_CHECK(pp->nl >= 0 && pp->nl <= NH_INT_GTH_LMAX + 1, NH_ERR_ARG,
