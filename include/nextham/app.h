@@ -13,6 +13,8 @@ nh_err nh_app_run_input(const nh_ctx *ctx, const char *path);
 /* Subcommands: `nextham convert cp2k ...`, `nextham info FILE.h5`. */
 nh_err nh_app_convert(const nh_ctx *ctx, int argc, char **argv);
 nh_err nh_app_info(const nh_ctx *ctx, int argc, char **argv);
+/* `nextham supercell IN.h5 -o OUT.h5 --m M1 M2 M3` (docs/bands.md). */
+nh_err nh_app_supercell(const nh_ctx *ctx, int argc, char **argv);
 
 /* Shared by tasks: the [structure] table (file, format, min_distance) read,
  * validated, with paths relative to the directory of the input file. */
@@ -27,5 +29,7 @@ void nh_app_resolve_path(const char *dir, const char *name, char *out,
  * any work; `dir` is the directory of the input file ("" for the cwd). */
 nh_err nh_task_graph(const nh_ctx *ctx, nh_toml *doc, const char *dir);
 nh_err nh_task_import(const nh_ctx *ctx, nh_toml *doc, const char *dir);
+nh_err nh_task_bands(const nh_ctx *ctx, nh_toml *doc, const char *dir);
+nh_err nh_task_dos(const nh_ctx *ctx, nh_toml *doc, const char *dir);
 
 #endif

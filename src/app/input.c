@@ -15,6 +15,8 @@ static const struct {
 } tasks[] = {
     {"graph", nh_task_graph, "structure, distribution and neighbour graph"},
     {"import", nh_task_import, "CP2K k-point run to a sample file"},
+    {"bands", nh_task_bands, "band structure along a k-path"},
+    {"dos", nh_task_dos, "density of states on a k-mesh"},
 };
 
 void nh_app_resolve_path(const char *dir, const char *name, char *out,

@@ -13,6 +13,8 @@ static const char *usage =
     "                                 import a CP2K k-point run (real-space\n"
     "                                 KS and S CSR files beside RUN.out)\n"
     "  nextham info FILE.h5           summary of a nextham HDF5 file\n"
+    "  nextham supercell IN.h5 -o OUT.h5 --m M1 M2 M3\n"
+    "                                 tile a sample's matrices into a supercell\n"
     "  nextham --help | --version\n"
     "\n"
     "Options (before the input file or subcommand):\n"
@@ -50,6 +52,8 @@ static nh_err run(nh_ctx *ctx, int argc, char **argv) {
     NH_CALL(nh_app_convert(ctx, argc - a, argv + a));
   else if (!strcmp(argv[a], "info"))
     NH_CALL(nh_app_info(ctx, argc - a, argv + a));
+  else if (!strcmp(argv[a], "supercell"))
+    NH_CALL(nh_app_supercell(ctx, argc - a, argv + a));
   else {
     NH_CHECK(a + 1 == argc, NH_ERR_INPUT,
              "unexpected argument '%s' after the input file", argv[a + 1]);

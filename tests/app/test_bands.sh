@@ -1,0 +1,189 @@
+#!/bin/sh
+# Tasks "bands" and "dos" and `nextham supercell` on CP2K's Si2 run
+# (tests/data/cp2k/si2): the bands along CP2K's own path reproduce si2.bs
+# to 1e-6 eV with 1, 2 and 3 ranks; the HDF5 and bands.dat outputs read
+# back; the DOS holds the valence electrons; bad input names file and line.
+set -u
+: "${NEXTHAM:?run through make check}"
+src="$NH_TOP_SRCDIR"
+py=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+mpi() { np=$1; shift; timeout 300 $MPIEXEC --oversubscribe -n "$np" "$NEXTHAM" "$@"; }
+ok() { echo "ok: $*"; }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+if ! $py -c 'import h5py, numpy' 2>/dev/null; then
+  echo "test_bands: $py with h5py and numpy is needed (python3-h5py)"; exit 77
+fi
+
+cp "$src/tests/data/cp2k/si2/si2.out" "$src/tests/data/cp2k/si2/si2.inp" \
+  "$src/tests/data/cp2k/si2/si2.bs" "$tmp/"
+tar -xJf "$src/tests/data/cp2k/si2/si2-csr.tar.xz" -C "$tmp"
+mpi 1 -q convert cp2k "$tmp/si2.out" -o "$tmp/si2.h5" > "$tmp/convert.log" 2>&1 ||
+  { cat "$tmp/convert.log"; echo "test_bands: cannot convert si2"; exit 1; }
+
+# CP2K's path (si2.inp: &KPOINT_SET, NPOINTS 8) and band count (ADDED_MOS 4)
+bands_input() { # NAME SOLVER
+  cat > "$tmp/$1.toml" <<T
+task = "bands"
+[sample]
+file = "si2.h5"
+[bands]
+path = [["L", 0.5, 0.5, 0.5], ["GAMMA", 0, 0, 0], ["X", 0.5, 0, 0.5],
+        ["W", 0.5, 0.25, 0.75], ["K", 0.375, 0.375, 0.75], ["GAMMA", 0, 0, 0]]
+npoints = 8
+nbands = 12
+solver = "$2"
+output = "$1.h5"
+dat = "$1.dat"
+T
+}
+
+# compare.py BANDS.h5 BANDS.dat si2.bs: k-points, energies against CP2K,
+# bands.dat against the HDF5 file, labels and the gap attributes
+cat > "$tmp/compare.py" <<'P'
+import sys, h5py, numpy as np
+h5, dat, bs = sys.argv[1:4]
+kp, en, cur = [], [], None
+for line in open(bs):
+    w = line.split()
+    if line.startswith("#  Point"):
+        kp.append([float(x) for x in w[5:8]]); cur = []; en.append(cur)
+    elif w and not line.startswith("#"):
+        cur.append(float(w[1]))
+kp, en = np.array(kp), np.array(en)
+with h5py.File(h5, "r") as f:
+    g = f["bands"]
+    k, e, d = g["kpoints"][()], g["energies"][()], g["distance"][()]
+    labels = [s.decode() if isinstance(s, bytes) else s for s in g["labels"][()]]
+    li = g["label_index"][()]
+    a = dict(g.attrs)
+dk = np.abs(k - kp).max()
+de = np.abs(e - en).max()
+print("max |dk| = %.2e, max |dE| vs CP2K = %.2e eV over %d k-points x %d bands"
+      % (dk, de, e.shape[0], e.shape[1]))
+assert e.shape == en.shape, (e.shape, en.shape)
+assert dk < 1e-8 and de < 1e-6
+assert labels == ["L", "GAMMA", "X", "W", "K", "GAMMA"] and list(li) == [0, 8, 16, 24, 32, 40]
+assert np.all(np.diff(d) > 0)
+# Gamma-L is sqrt(3)/2 * 2 pi / a, a = 5.43 Å
+assert abs(d[8] - np.sqrt(3) / 2 * 2 * np.pi / 5.43) < 1e-9, d[8]
+# silicon: 8 electrons fill 4 bands; VBM at Gamma, indirect gap
+vbm, cbm = en[:, 3].max(), en[:, 4].min()
+assert a["gapped"] == 1 and a["direct"] == 0
+assert abs(a["vbm"] - vbm) < 1e-6 and abs(a["cbm"] - cbm) < 1e-6
+assert abs(a["fermi_energy"] - 0.5 * (vbm + cbm)) < 1e-6
+rows = np.array([[float(x) for x in l.split()] for l in open(dat)
+                 if l.strip() and not l.startswith("#")])
+assert rows.shape == (e.shape[0], e.shape[1] + 1)
+assert np.abs(rows[:, 0] - d).max() < 1e-9 and np.abs(rows[:, 1:] - e).max() < 1e-9
+hdr = [l.split() for l in open(dat) if l.startswith("# label")]
+assert [h[2] for h in hdr] == labels
+print("gap %.6f eV (CP2K's bands: %.6f), fermi %.6f eV" % (a["gap"], cbm - vbm, a["fermi_energy"]))
+P
+
+for np_ in 1 2 3; do
+  bands_input "bands$np_" elpa2
+  if mpi $np_ "$tmp/bands$np_.toml" > "$tmp/bands$np_.log" 2>&1 &&
+     out=$($py "$tmp/compare.py" "$tmp/bands$np_.h5" "$tmp/bands$np_.dat" "$tmp/si2.bs" 2>&1); then
+    ok "bands, elpa2, $np_ rank(s): $out"
+  else
+    fail "bands, elpa2, $np_ rank(s)"; tail -20 "$tmp/bands$np_.log"; echo "$out"
+  fi
+done
+bands_input bands_scalapack scalapack
+if mpi 2 "$tmp/bands_scalapack.toml" > "$tmp/sc.log" 2>&1 &&
+   out=$($py "$tmp/compare.py" "$tmp/bands_scalapack.h5" "$tmp/bands_scalapack.dat" "$tmp/si2.bs" 2>&1); then
+  ok "bands, scalapack, 2 ranks: $out"
+else fail "bands, scalapack"; tail -20 "$tmp/sc.log"; echo "$out"; fi
+
+# automatic path and a plot (a warning, not a failure, without matplotlib)
+cat > "$tmp/auto.toml" <<'T'
+task = "bands"
+[sample]
+file = "si2.h5"
+[bands]
+npoints = 4
+output = "auto.h5"
+dat = "auto.dat"
+plot = true
+plot_file = "auto.png"
+T
+if mpi 2 "$tmp/auto.toml" > "$tmp/auto.log" 2>&1 &&
+   grep -q "standard path of the FCC lattice: G-X-W-K-G-L-U-W-L-K|U-X" "$tmp/auto.log"; then
+  if [ -s "$tmp/auto.png" ] || grep -q "warning: plot" "$tmp/auto.log"; then ok "automatic FCC path, plot"
+  else fail "no plot and no warning"; cat "$tmp/auto.log"; fi
+else fail "automatic path"; cat "$tmp/auto.log"; fi
+
+# DOS: 2 ranks, the occupied states hold the 8 electrons, Si is everything
+cat > "$tmp/dos.toml" <<'T'
+task = "dos"
+[sample]
+file = "si2.h5"
+[dos]
+mesh = [4, 4, 4]
+sigma = 0.05
+de = 0.005
+T
+if mpi 2 "$tmp/dos.toml" > "$tmp/dos.log" 2>&1 &&
+   out=$($py - "$tmp/dos.h5" <<'P' 2>&1
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    g = f["dos"]
+    E, T, si, w = g["energy"][()], g["total"][()], g["elements/Si"][()], g["weights"][()]
+    ef, gap = g.attrs["fermi_energy"], g.attrs["gap"]
+    n = len(g["kpoints"][()])
+de = E[1] - E[0]
+below = T[E < ef].sum() * de
+print("%d k-points (4x4x4 with k,-k merged), electrons below E_F %.8f, gap %.4f eV" % (n, below, gap))
+assert n == 32 and abs(w.sum() - 1) < 1e-12
+assert abs(below - 8) < 1e-6
+assert np.abs(si - T).max() < 1e-9 * T.max()
+P
+); then ok "dos, 2 ranks: $out"; else fail "dos"; tail -20 "$tmp/dos.log"; echo "$out"; fi
+
+# supercell subcommand: 2x1x1 doubles atoms and blocks
+if mpi 2 supercell "$tmp/si2.h5" -o "$tmp/si4.h5" --m 2 1 1 > "$tmp/sc.log" 2>&1 &&
+   mpi 1 info "$tmp/si4.h5" > "$tmp/info.log" 2>&1 && grep -q "atoms     4" "$tmp/info.log"; then
+  ok "supercell 2x1x1: $(grep -E '^  H ' "$tmp/info.log")"
+else fail "supercell"; cat "$tmp/sc.log" "$tmp/info.log"; fi
+mpi 1 supercell "$tmp/si2.h5" -o "$tmp/x.h5" --m 2 x 1 > "$tmp/bad.log" 2>&1 &&
+  fail "supercell accepted --m 2 x 1" || { grep -q "three integers" "$tmp/bad.log" && ok "supercell --m 2 x 1 refused"; } || fail "supercell message"
+
+# bad input: the file, line and key
+cat > "$tmp/bad1.toml" <<'T'
+task = "bands"
+[sample]
+file = "si2.h5"
+[bands]
+npoint = 8
+T
+mpi 2 "$tmp/bad1.toml" > "$tmp/bad1.log" 2>&1
+grep -q "bad1.toml:5: unknown key 'bands.npoint' (did you mean 'npoints'?)" "$tmp/bad1.log" &&
+  ok "misspelt key" || { fail "misspelt key"; cat "$tmp/bad1.log"; }
+cat > "$tmp/bad2.toml" <<'T'
+task = "bands"
+[sample]
+file = "si2.h5"
+[bands]
+path = [["G", 0, 0, 0],
+        ["X", 0.5, 0]]
+T
+mpi 2 "$tmp/bad2.toml" > "$tmp/bad2.log" 2>&1
+grep -q "bad2.toml:6: key 'bands.path\[1\]' must be" "$tmp/bad2.log" &&
+  ok "malformed path point" || { fail "malformed path point"; cat "$tmp/bad2.log"; }
+cat > "$tmp/bad3.toml" <<'T'
+task = "dos"
+[sample]
+file = "si2.h5"
+[dos]
+solver = "lapack"
+T
+mpi 2 "$tmp/bad3.toml" > "$tmp/bad3.log" 2>&1
+grep -q "bad3.toml:5: key 'dos.solver'" "$tmp/bad3.log" &&
+  ok "unknown solver" || { fail "unknown solver"; cat "$tmp/bad3.log"; }
+
+echo "test_bands: $fails failure(s)"
+[ $fails -eq 0 ]
