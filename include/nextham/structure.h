@@ -36,13 +36,15 @@ nh_err nh_structure_read_cp2k(const char *path, nh_structure **s);
 nh_err nh_structure_write_xyz(const nh_structure *s, const char *path);
 nh_err nh_structure_write_poscar(const nh_structure *s, const char *path);
 
-/* Checks: at least one atom, known elements (1..118), finite coordinates,
- * right-handed non-singular cell (det / (|a1||a2||a3|) > 1e-8), no two atoms
- * closer than min_dist (bohr; the default NH_MIN_DIST is 0.5 Å) including
- * through periodic images (so periodic lattice vectors are at least
- * min_dist long). min_dist <= 0 skips the distance checks. O(N) with cell
- * lists (nh_neighbors_build_periodic). Messages name s->source and the
- * atoms (1-based, with element symbols) at fault; code NH_ERR_INPUT. */
+/* Checks: at least one atom, known elements (1..118), finite coordinates
+ * and lattice vectors within 1e6 Å, right-handed non-singular cell
+ * (det / (|a1||a2||a3|) > 1e-8), no two atoms closer than min_dist (bohr;
+ * the default NH_MIN_DIST is 0.5 Å) including through periodic images (so
+ * periodic lattice vectors are at least min_dist long, and periodic layer
+ * spacings at least min_dist / 20, which bounds the image search).
+ * min_dist <= 0 skips the distance checks. O(N) with cell lists
+ * (nh_neighbors_build_periodic). Messages name s->source and the atoms
+ * (1-based, with element symbols) at fault; code NH_ERR_INPUT. */
 #define NH_MIN_DIST (0.5 / NH_BOHR_ANGSTROM)
 nh_err nh_structure_validate(const nh_structure *s, double min_dist);
 
@@ -54,7 +56,9 @@ void nh_lattice_to_cart(const double lat[3][3], const double s[3], double r[3]);
 
 /* CP2K's wrapped positions (DESIGN.md §2): along periodic directions the
  * fractional coordinate s -> s - round(s) (half away from zero), i.e. in
- * [-0.5, 0.5]. pos_out may equal s->pos. */
+ * [-0.5, 0.5]; computed as r - n.A, so atoms that need no shift keep their
+ * coordinates bit for bit. Non-periodic directions are untouched. pos_out
+ * may equal s->pos. */
 void nh_structure_wrap_cp2k(const nh_structure *s, double (*pos_out)[3]);
 
 /* Element symbol <-> atomic number. Symbols are case-sensitive as in the
