@@ -180,10 +180,13 @@ static void test_cp2k_scaled(void **state) {
   assert_int_equal(s->natoms, 2);
   assert_int_equal(s->z[0], 11);
   assert_int_equal(s->z[1], 17);
-  assert_true(s->lattice[0][0] == 10.0 * NH_BOHR_ANGSTROM * ANG ||
-              fabs(s->lattice[0][0] - 10.0) < 1e-13);
-  assert_true(fabs(s->pos[1][0] - 5.0) < 1e-13);
-  assert_true(fabs(s->pos[1][2] - 5.0) < 1e-13);
+  /* [bohr] 10: back to 10 bohr through Å to 1e-13 */
+  for (int k = 0; k < 3; k++)
+    for (int x = 0; x < 3; x++)
+      assert_true(fabs(s->lattice[k][x] - (k == x ? 10.0 : 0.0)) < 1e-13);
+  assert_pbc(s, 1, 1, 1);
+  assert_true(s->pos[0][0] == 0 && s->pos[0][1] == 0 && s->pos[0][2] == 0);
+  for (int x = 0; x < 3; x++) assert_true(fabs(s->pos[1][x] - 5.0) < 1e-13);
   nh_structure_destroy(&s);
 }
 
