@@ -4,13 +4,15 @@
  * of H0 (DESIGN.md §4). Method, occupations and accuracy: docs/atom.md.
  *
  * The radial functions are expanded in even-tempered Gaussians
- * r^l exp(-alpha_k r^2) per l; S, T and the projector terms are analytic,
+ * r^l exp(-alpha_k r^2) per l (or in a given contracted basis); S, T and
+ * the projector terms are analytic,
  * the local, Hartree and XC terms are integrated on a logarithmic grid.
  * The result is a pure function of the potential and the options: callers
  * solve each element once and keep the atom. */
 #ifndef NEXTHAM_ATOM_H
 #define NEXTHAM_ATOM_H
 
+#include "nextham/basis.h"
 #include "nextham/core.h"
 #include "nextham/gth.h"
 
@@ -26,6 +28,11 @@ typedef struct nh_atom_opts {
                     /* density-matrix residual below this (default 1e-10) */
   int max_iter;     /* default 200                                        */
   double eps_cut;   /* rho and |V_na| below this beyond r_cut (1e-8)      */
+  /* NULL: the even-tempered basis above. Otherwise the atom is solved in
+   * the contracted shells of this basis (e.g. the calculation's MOLOPT
+   * set, as CP2K's atomic guess does); nbasis, alpha_min and alpha_max are
+   * then unused. It needs functions of every l that holds electrons. */
+  const nh_element_basis *basis;
 } nh_atom_opts;
 
 /* Fills o with the defaults above. */

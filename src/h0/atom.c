@@ -23,12 +23,18 @@ extern void dgemm_(const char *ta, const char *tb, const int *m, const int *n,
 #define NDIIS 8
 #define DIIS_MIX 0.5
 #define SVAL_MIN 1e-10 /* overlap eigenvalues kept in the orthogonaliser */
+#define MAXFUN 256     /* radial functions per channel */
 
-/* One angular momentum channel with electrons. */
+/* One angular momentum channel with electrons. Its nb radial functions are
+ * contractions r^l sum_p pc[p] exp(-pa[p] r^2) over the primitives
+ * p0[k] <= p < p0[k + 1], each normalised (one primitive each for the
+ * even-tempered basis). */
 typedef struct channel {
   int l, nstate, state0; /* states state0.. of the atom belong here */
-  double *chi, *dchi;    /* [k * n + i]: normalised Gaussians and d/dr  */
-  double *s, *hcore;     /* nb x nb */
+  int nb, np0[MAXFUN + 1];
+  double *pa, *pc;
+  double *chi, *dchi;    /* [k * n + i]: the functions and d/dr  */
+  double *s, *t, *hcore; /* nb x nb: overlap, kinetic, T + V_loc + V_nl */
   double *x;             /* nb x m: canonical orthogonaliser S^-1/2 */
   int m;
   double *f, *c, *e;     /* Fock matrix, eigenvectors (nb x m), values */
@@ -42,8 +48,7 @@ typedef struct scf {
   const nh_gth *g;
   nh_atom_opts o;
   nh_atom *a;
-  int nb, n, nch;
-  double alpha[256];
+  int nbmax, n, nch;
   channel ch[NCH];
   double *w;                        /* quadrature weights h r^3 */
   double *sigma, *exc, *vrho, *vsigma, *ex, *vx, *vs, *tmp, *v, *y;
@@ -76,8 +81,9 @@ nh_err nh_atom_destroy(nh_atom **a) {
 static void scf_free(scf *s) {
   for (int c = 0; c < s->nch; c++) {
     channel *ch = &s->ch[c];
-    double **p[] = {&ch->chi, &ch->dchi, &ch->s, &ch->hcore, &ch->x,
-                    &ch->f, &ch->c, &ch->e, &ch->pin, &ch->pout};
+    double **p[] = {&ch->chi, &ch->dchi, &ch->s,   &ch->hcore, &ch->x,
+                    &ch->f,   &ch->c,    &ch->e,   &ch->pin,   &ch->pout,
+                    &ch->pa,  &ch->pc,   &ch->t};
     for (size_t k = 0; k < sizeof p / sizeof p[0]; k++) nh_free(p[k]);
   }
   double **p[] = {&s->w, &s->sigma, &s->exc, &s->vrho, &s->vsigma, &s->ex,
@@ -92,8 +98,9 @@ static void scf_free(scf *s) {
 
 /* The atom with its grid arrays in one block. */
 static nh_err atom_alloc(const nh_gth *g, const nh_atom_opts *o, int nstate,
-                         nh_atom **out) {
-  double rmin = 1e-5, rmax = sqrt(20 / o->alpha_min);
+                         double amin, nh_atom **out) {
+  /* out to where the most diffuse function squared is below 1e-17 */
+  double rmin = 1e-5, rmax = sqrt(20 / amin);
   int n = (int)ceil(log(rmax / rmin) / o->grid_h) + 1;
   nh_atom *a;
   NH_CALL(nh_calloc(1, sizeof *a, &a));
@@ -118,11 +125,11 @@ fail:
   return err;
 }
 
-/* Radial S and T of normalised r^l e^(-alpha r^2):
- * S_ij = Gamma(l+3/2) / (2 (a_i+a_j)^(l+3/2)) N_i N_j,
- * T_ij = (2l+3) a_i a_j / (a_i+a_j) S_ij. */
-static double gauss_norm(int l, double a) {
-  return 1 / sqrt(tgamma(l + 1.5) / (2 * pow(2 * a, l + 1.5)));
+/* Radial overlap and kinetic energy of primitives r^l e^(-a r^2), r^l
+ * e^(-b r^2): S = Gamma(l+3/2) / (2 (a+b)^(l+3/2)), T = (2l+3) ab/(a+b) S
+ * (the centrifugal term included). */
+static double prim_s(int l, double a, double b) {
+  return tgamma(l + 1.5) / (2 * pow(a + b, l + 1.5));
 }
 
 /* Symmetric eigenproblem in place: a (n x n) becomes the vectors. */
@@ -142,7 +149,7 @@ static nh_err syev(int n, double *a, double *w) {
 /* m_ij += sum_g w_g f_g chi_i chi_j over the grid. */
 static void grid_matrix(const scf *s, const channel *ch, const double *f,
                         double *m) {
-  int nb = s->nb, n = s->n;
+  int nb = ch->nb, n = s->n;
   double one = 1;
   for (int i = 0; i < nb; i++)
     for (int g = 0; g < n; g++)
@@ -150,46 +157,74 @@ static void grid_matrix(const scf *s, const channel *ch, const double *f,
   dgemm_("T", "N", &nb, &nb, &n, &one, ch->chi, &n, s->big, &n, &one, m, &nb);
 }
 
+/* S, T and the projector overlaps <chi_k|p_i> of the channel's functions,
+ * analytic, summed over primitives; normalises the functions first. */
+static void channel_analytic(const nh_gth *g, channel *ch,
+                             double b[][NH_GTH_NPRJ]) {
+  int nb = ch->nb, l = ch->l;
+  for (int k = 0; k < nb; k++) {
+    double sum = 0;
+    for (int p = ch->np0[k]; p < ch->np0[k + 1]; p++)
+      for (int q = ch->np0[k]; q < ch->np0[k + 1]; q++)
+        sum += ch->pc[p] * ch->pc[q] * prim_s(l, ch->pa[p], ch->pa[q]);
+    for (int p = ch->np0[k]; p < ch->np0[k + 1]; p++) ch->pc[p] /= sqrt(sum);
+  }
+  int nprj = l < g->nl ? g->nprj[l] : 0;
+  for (int i = 0; i < nb; i++) {
+    for (int j = 0; j < nb; j++) {
+      double sij = 0, tij = 0;
+      for (int p = ch->np0[i]; p < ch->np0[i + 1]; p++)
+        for (int q = ch->np0[j]; q < ch->np0[j + 1]; q++) {
+          double a = ch->pa[p], c = ch->pa[q];
+          double v = ch->pc[p] * ch->pc[q] * prim_s(l, a, c);
+          sij += v;
+          tij += (2 * l + 3) * a * c / (a + c) * v;
+        }
+      ch->s[i * nb + j] = sij;
+      ch->t[i * nb + j] = tij;
+    }
+    for (int k = 0; k < nprj; k++) {
+      b[i][k] = 0;
+      for (int p = ch->np0[i]; p < ch->np0[i + 1]; p++)
+        b[i][k] += ch->pc[p] * nh_gth_projector_gauss(g, l, k + 1, ch->pa[p]);
+    }
+  }
+}
+
 /* Basis tables, S, the core Hamiltonian T + V_loc + V_nl and the
- * orthogonaliser of one channel. */
+ * orthogonaliser of one channel whose primitives are set. */
 static nh_err channel_setup(scf *s, channel *ch) {
-  int nb = s->nb, n = s->n, l = ch->l;
+  int nb = ch->nb, n = s->n, l = ch->l;
   const double *r = s->a->r;
   size_t nn = (size_t)nb * nb;
-  double **dst[] = {&ch->chi, &ch->dchi, &ch->s,   &ch->hcore, &ch->f,
-                    &ch->c,   &ch->x,    &ch->pin, &ch->pout,  &ch->e};
-  size_t sz[] = {(size_t)nb * n, (size_t)nb * n, nn, nn, nn, nn, nn, nn, nn, nb};
-  for (int k = 0; k < 10; k++) NH_CALL(nh_calloc(sz[k], sizeof(double), dst[k]));
-  for (int k = 0; k < nb; k++) {
-    double a = s->alpha[k], nk = gauss_norm(l, a);
-    for (int i = 0; i < n; i++) {
-      double v = nk * pow(r[i], l) * exp(-a * r[i] * r[i]);
-      ch->chi[(size_t)k * n + i] = v;
-      ch->dchi[(size_t)k * n + i] = (l / r[i] - 2 * a * r[i]) * v;
-    }
-  }
-  for (int i = 0; i < nb; i++)
-    for (int j = 0; j < nb; j++) {
-      double ai = s->alpha[i], aj = s->alpha[j];
-      double sij = tgamma(l + 1.5) / (2 * pow(ai + aj, l + 1.5)) *
-                   gauss_norm(l, ai) * gauss_norm(l, aj);
-      ch->s[i * nb + j] = sij;
-      ch->hcore[i * nb + j] = (2 * l + 3) * ai * aj / (ai + aj) * sij;
-    }
-  grid_matrix(s, ch, s->a->vloc, ch->hcore);
+  double **dst[] = {&ch->chi, &ch->dchi, &ch->s,    &ch->hcore, &ch->f,
+                    &ch->c,   &ch->x,    &ch->pin,  &ch->pout,  &ch->e,
+                    &ch->t};
+  size_t sz[] = {(size_t)nb * n, (size_t)nb * n, nn, nn, nn, nn, nn, nn, nn,
+                 nb, nn};
+  for (int k = 0; k < 11; k++) NH_CALL(nh_calloc(sz[k], sizeof(double), dst[k]));
   const nh_gth *g = s->g;
-  if (l < g->nl && g->nprj[l] > 0) {
-    double b[256][NH_GTH_NPRJ];
-    for (int k = 0; k < nb; k++)
-      for (int p = 0; p < g->nprj[l]; p++)
-        b[k][p] = gauss_norm(l, s->alpha[k]) *
-                  nh_gth_projector_gauss(g, l, p + 1, s->alpha[k]);
-    for (int i = 0; i < nb; i++)
-      for (int j = 0; j < nb; j++)
-        for (int p = 0; p < g->nprj[l]; p++)
-          for (int q = 0; q < g->nprj[l]; q++)
-            ch->hcore[i * nb + j] += b[i][p] * g->h[l][p][q] * b[j][q];
-  }
+  double b[MAXFUN][NH_GTH_NPRJ];
+  channel_analytic(g, ch, b);
+  for (int k = 0; k < nb; k++)
+    for (int i = 0; i < n; i++) {
+      double v = 0, dv = 0, rl = pow(r[i], l);
+      for (int p = ch->np0[k]; p < ch->np0[k + 1]; p++) {
+        double e = ch->pc[p] * rl * exp(-ch->pa[p] * r[i] * r[i]);
+        v += e;
+        dv += (l / r[i] - 2 * ch->pa[p] * r[i]) * e;
+      }
+      ch->chi[(size_t)k * n + i] = v;
+      ch->dchi[(size_t)k * n + i] = dv;
+    }
+  memcpy(ch->hcore, ch->t, nn * sizeof(double));
+  grid_matrix(s, ch, s->a->vloc, ch->hcore);
+  int nprj = l < g->nl ? g->nprj[l] : 0;
+  for (int i = 0; i < nb; i++)
+    for (int j = 0; j < nb; j++)
+      for (int p = 0; p < nprj; p++)
+        for (int q = 0; q < nprj; q++)
+          ch->hcore[i * nb + j] += b[i][p] * g->h[l][p][q] * b[j][q];
   /* Canonical orthogonalisation: X = U s^-1/2 over the kept eigenvalues. */
   memcpy(ch->f, ch->s, nn * sizeof(double));
   NH_CALL(syev(nb, ch->f, ch->e));
@@ -200,9 +235,10 @@ static nh_err channel_setup(scf *s, channel *ch) {
       ch->x[i * nb + ch->m] = ch->f[k * nb + i] / sqrt(ch->e[k]);
     ch->m++;
   }
-  NH_CHECK(ch->m >= ch->nstate, NH_ERR_NUMERIC,
-           "atom %s, l = %d: basis too small after orthogonalisation",
-           s->g->name, l);
+  NH_CHECK(ch->m >= ch->nstate, NH_ERR_INPUT,
+           "atom %s (%s), l = %d: %d states to occupy but the basis spans "
+           "only %d functions", nh_element_symbol(g->z), g->name, l,
+           ch->nstate, ch->m);
   return NH_OK;
 }
 
@@ -210,7 +246,7 @@ static nh_err channel_setup(scf *s, channel *ch) {
  * column k at c[i * m + k]), values in e, and the density matrix pout of
  * the occupied states. */
 static nh_err channel_solve(scf *s, channel *ch) {
-  int nb = s->nb, m = ch->m;
+  int nb = ch->nb, m = ch->m;
   /* f' = X^T f X (m x m) */
   double *fx = s->y, *fp = s->y + (size_t)nb * m;
   for (int i = 0; i < nb; i++)
@@ -244,7 +280,7 @@ static nh_err channel_solve(scf *s, channel *ch) {
 
 /* The density matrix in the Gaussian basis, P = X p X^T, into s->pg. */
 static void gauss_dm(scf *s, const channel *ch, const double *p) {
-  int nb = s->nb, m = ch->m;
+  int nb = ch->nb, m = ch->m;
   double *px = s->y; /* p X^T: m x nb */
   for (int k = 0; k < m; k++)
     for (int j = 0; j < nb; j++) {
@@ -262,13 +298,14 @@ static void gauss_dm(scf *s, const channel *ch, const double *p) {
 
 /* rho and drho of the density matrices (pin or pout). */
 static void density(scf *s, int use_out) {
-  int nb = s->nb, n = s->n;
+  int n = s->n;
   nh_atom *a = s->a;
   double one = 1, zero = 0;
   memset(a->rho, 0, n * sizeof(double));
   memset(a->drho, 0, n * sizeof(double));
   for (int c = 0; c < s->nch; c++) {
     const channel *ch = &s->ch[c];
+    int nb = ch->nb;
     gauss_dm(s, ch, use_out ? ch->pout : ch->pin);
     /* big[i][g] = sum_j P_ij chi_j(g) */
     dgemm_("N", "N", &n, &nb, &nb, &one, ch->chi, &n, s->pg, &nb, &zero,
@@ -312,7 +349,7 @@ static nh_err potentials(scf *s) {
 /* f = hcore + <chi_i| v |chi_j> + int vs (chi_i chi_j)' r^2 dr, as
  * K + K^T with K_ij = sum_g w (v chi_i / 2 + vs chi_i') chi_j. */
 static void fock(scf *s, channel *ch) {
-  int nb = s->nb, n = s->n;
+  int nb = ch->nb, n = s->n;
   double one = 1, zero = 0;
   for (int i = 0; i < nb; i++) {
     const double *ci = ch->chi + (size_t)i * n, *di = ch->dchi + (size_t)i * n;
@@ -410,9 +447,8 @@ static double mix(scf *s) {
 }
 
 /* States per channel from the electrons per l, lowest first. */
-static nh_err occupations(scf *s) {
+static nh_err occupations(scf *s, nh_atom *a) {
   const nh_gth *g = s->g;
-  nh_atom *a = s->a;
   a->nstate = 0;
   s->nch = 0;
   for (int l = 0; l < g->nl_elec; l++) {
@@ -434,7 +470,67 @@ static nh_err occupations(scf *s) {
   return NH_OK;
 }
 
-/* Grid work arrays, exponents, libxc, channels and the starting density
+/* The radial functions of each channel: the contracted shells of o.basis
+ * with the channel's l, or o.nbasis even-tempered Gaussians from alpha_min
+ * to alpha_max; *amin gets the smallest exponent. */
+static nh_err channel_functions(scf *s, double *amin) {
+  const nh_gth *g = s->g;
+  const nh_element_basis *eb = s->o.basis;
+  double amax = s->o.alpha_max;
+  if (amax <= 0) { /* resolve the sharpest feature of the potential */
+    double rm = g->rloc;
+    for (int l = 0; l < g->nl; l++)
+      if (g->rl[l] < rm) rm = g->rl[l];
+    amax = 100 / (rm * rm);
+  }
+  *amin = HUGE_VAL;
+  s->nbmax = 0;
+  for (int c = 0; c < s->nch; c++) {
+    channel *ch = &s->ch[c];
+    int nprim = 0;
+    ch->nb = eb ? 0 : s->o.nbasis;
+    for (int k = 0; eb && k < eb->nshell; k++)
+      if (eb->shells[k].l == ch->l) {
+        ch->nb++;
+        nprim += eb->shells[k].nprim;
+      }
+    if (!eb) nprim = ch->nb;
+    NH_CHECK(ch->nb >= 1 && ch->nb <= MAXFUN, NH_ERR_INPUT,
+             "atom %s: basis %s has %d functions of l = %d for its %g "
+             "electrons (1..%d needed)", nh_element_symbol(g->z),
+             eb ? eb->basis_name : "(even-tempered)", ch->nb, ch->l,
+             (double)g->nelec[ch->l], MAXFUN);
+    NH_CALL(nh_calloc(nprim, sizeof(double), &ch->pa));
+    NH_CALL(nh_calloc(nprim, sizeof(double), &ch->pc));
+    int p = 0, f = 0;
+    for (int k = 0; eb && k < eb->nshell; k++) {
+      const nh_shell *sh = &eb->shells[k];
+      if (sh->l != ch->l) continue;
+      ch->np0[f++] = p;
+      /* the file's coefficients multiply normalised primitives */
+      for (int q = 0; q < sh->nprim; q++, p++) {
+        ch->pa[p] = sh->exps[q];
+        ch->pc[p] = sh->coefs[q] * pow(sh->exps[q], (2 * sh->l + 3) / 4.0);
+      }
+    }
+    double beta = pow(amax / s->o.alpha_min, 1.0 / (ch->nb - 1));
+    for (; !eb && f < ch->nb; f++, p++) {
+      ch->np0[f] = p;
+      ch->pa[p] = s->o.alpha_min * pow(beta, f);
+      ch->pc[p] = 1;
+    }
+    ch->np0[f] = p;
+    for (int q = 0; q < nprim; q++) {
+      NH_CHECK(ch->pa[q] > 0, NH_ERR_INPUT, "atom %s: basis exponent %g",
+               nh_element_symbol(g->z), ch->pa[q]);
+      if (ch->pa[q] < *amin) *amin = ch->pa[q];
+    }
+    if (ch->nb > s->nbmax) s->nbmax = ch->nb;
+  }
+  return NH_OK;
+}
+
+/* Grid work arrays, libxc, channels and the starting density
  * (the occupied states of the bare core Hamiltonian). */
 static nh_err scf_setup(scf *s) {
   const nh_gth *g = s->g;
@@ -448,17 +544,6 @@ static nh_err scf_setup(scf *s) {
   s->w[0] *= 0.5;
   s->w[n - 1] *= 0.5;
   for (int i = 0; i < n; i++) a->vloc[i] = nh_gth_vloc(g, a->r[i], NULL);
-  /* even-tempered exponents */
-  double amax = s->o.alpha_max;
-  if (amax <= 0) {
-    double rm = g->rloc;
-    for (int l = 0; l < g->nl; l++)
-      if (g->rl[l] < rm) rm = g->rl[l];
-    amax = 100 / (rm * rm);
-  }
-  s->nb = s->o.nbasis;
-  double beta = pow(amax / s->o.alpha_min, 1.0 / (s->nb - 1));
-  for (int k = 0; k < s->nb; k++) s->alpha[k] = s->o.alpha_min * pow(beta, k);
   NH_CHECK(xc_func_init(&s->fx, XC_GGA_X_PBE, XC_UNPOLARIZED) == 0,
            NH_ERR_LIB, "libxc: cannot initialise PBE exchange");
   if (xc_func_init(&s->fc, XC_GGA_C_PBE, XC_UNPOLARIZED) != 0) {
@@ -466,7 +551,7 @@ static nh_err scf_setup(scf *s) {
     NH_CHECK(0, NH_ERR_LIB, "libxc: cannot initialise PBE correlation");
   }
   s->xc_ready = 1;
-  int nb = s->nb;
+  int nb = s->nbmax;
   NH_CALL(nh_calloc(2 * (size_t)nb * nb, sizeof(double), &s->y));
   NH_CALL(nh_calloc((size_t)nb * nb, sizeof(double), &s->pg));
   NH_CALL(nh_calloc((size_t)nb * n, sizeof(double), &s->big));
@@ -474,7 +559,7 @@ static nh_err scf_setup(scf *s) {
   for (int c = 0; c < s->nch; c++) {
     channel *ch = &s->ch[c];
     NH_CALL(channel_setup(s, ch));
-    memcpy(ch->f, ch->hcore, (size_t)nb * nb * sizeof(double));
+    memcpy(ch->f, ch->hcore, (size_t)ch->nb * ch->nb * sizeof(double));
     NH_CALL(channel_solve(s, ch));
     memcpy(ch->pin, ch->pout, (size_t)ch->m * ch->m * sizeof(double));
     s->np += ch->m * ch->m;
@@ -507,19 +592,19 @@ static nh_err scf_step(scf *s, double *de) {
 /* Orbitals, final density and potentials, energies and r_cut. */
 static nh_err finish(scf *s) {
   nh_atom *a = s->a;
-  int n = s->n, nb = s->nb;
+  int n = s->n;
   density(s, 1);
   NH_CALL(potentials(s));
   a->ekin = a->eloc = a->enl = a->eband = 0;
   for (int c = 0; c < s->nch; c++) {
     channel *ch = &s->ch[c];
+    int nb = ch->nb;
     memset(ch->f, 0, (size_t)nb * nb * sizeof(double));
     grid_matrix(s, ch, a->vloc, ch->f); /* V_loc alone */
     gauss_dm(s, ch, ch->pout);
     for (int i = 0; i < nb; i++)
       for (int j = 0; j < nb; j++) {
-        double ai = s->alpha[i], aj = s->alpha[j], p = s->pg[i * nb + j];
-        double t = (2 * ch->l + 3) * ai * aj / (ai + aj) * ch->s[i * nb + j];
+        double p = s->pg[i * nb + j], t = ch->t[i * nb + j];
         a->ekin += p * t;
         a->eloc += p * ch->f[i * nb + j];
         a->enl += p * (ch->hcore[i * nb + j] - t - ch->f[i * nb + j]);
@@ -575,14 +660,15 @@ nh_err nh_atom_solve(const nh_gth *g, const nh_atom_opts *o, nh_atom **out) {
   else nh_atom_opts_default(&s.o);
   NH_CALL(check_opts(g, &s.o));
   nh_err err;
-  nh_atom stub;
-  memset(&stub, 0, sizeof stub);
-  s.a = &stub;
-  NH_CALL(occupations(&s));
-  NH_CALL(atom_alloc(g, &s.o, stub.nstate, &s.a));
-  memcpy(s.a->l, stub.l, sizeof stub.l);
-  memcpy(s.a->occ, stub.occ, sizeof stub.occ);
-  s.a->nstate = stub.nstate;
+  nh_atom occ; /* the states, before the atom's size is known */
+  memset(&occ, 0, sizeof occ);
+  double amin;
+  NH_CALL_GOTO(occupations(&s, &occ), fail);
+  NH_CALL_GOTO(channel_functions(&s, &amin), fail);
+  NH_CALL_GOTO(atom_alloc(g, &s.o, occ.nstate, amin, &s.a), fail);
+  memcpy(s.a->l, occ.l, sizeof occ.l);
+  memcpy(s.a->occ, occ.occ, sizeof occ.occ);
+  s.a->nstate = occ.nstate;
   NH_CALL_GOTO(scf_setup(&s), fail);
   double de = 0, res = 0;
   int it;

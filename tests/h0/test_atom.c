@@ -9,6 +9,7 @@
 
 #include "nhtest.h"
 #include "nextham/atom.h"
+#include "nextham/basis.h"
 #include "nextham/structure.h"
 #include "radial.h"
 
@@ -108,89 +109,130 @@ static void test_cp2k_atoms(void **state) {
   }
 }
 
+/* The atom solved in the calculation's own contracted basis
+ * (DZVP-MOLOPT-SR-GTH), against CP2K ATOM with the same basis
+ * (CONTRACTED_GTO): the file's coefficients multiply normalised
+ * primitives. The short-ranged molecular basis binds the free atom much
+ * less than the complete one (H 1s -0.106 instead of -0.239 Ha). */
+static void test_molopt_basis(void **state) {
+  (void)state;
+  const struct { int z; const char *el; } atoms[] = {{1, "H"}, {6, "C"},
+                                                     {14, "Si"}};
+  nh_basis *b = NULL;
+  assert_nh_ok(nh_basis_create(&b));
+  for (size_t k = 0; k < sizeof atoms / sizeof atoms[0]; k++) {
+    char name[32];
+    snprintf(name, sizeof name, "%s_molopt", atoms[k].el);
+    ref r = read_ref(name);
+    assert_nh_ok(nh_basis_load(b, atoms[k].z, "BASIS_MOLOPT",
+                               "DZVP-MOLOPT-SR-GTH"));
+    nh_atom_opts o;
+    nh_atom_opts_default(&o);
+    o.basis = b->elem[atoms[k].z];
+    nh_atom *a = solve(atoms[k].z, atoms[k].z == 1 ? "GTH-PBE-q1" : "GTH-PBE-q4",
+                       &o);
+    assert_int_equal(a->nstate, r.nstate);
+    for (int s = 0; s < r.nstate; s++) assert_close(a->eps[s], r.eps[s], 1e-6);
+    assert_close(a->etot, r.etot, 2e-6);
+    assert_close(a->ekin, r.ekin, 2e-6);
+    assert_close(a->ehartree, r.ecoul, 2e-6);
+    assert_close(a->exc, r.exc, 2e-6);
+    printf("%-2s in DZVP-MOLOPT-SR-GTH: eps", atoms[k].el);
+    for (int s = 0; s < a->nstate; s++) printf(" %.7f", a->eps[s]);
+    printf("  E %.9f (CP2K %.9f)\n", a->etot, r.etot);
+    nh_atom_destroy(&a);
+  }
+  /* a basis without p functions cannot hold C's 2p electrons */
+  nh_element_basis eb = *b->elem[6];
+  eb.nshell = 1; /* the first shell, 2s only */
+  nh_atom_opts o;
+  nh_atom_opts_default(&o);
+  o.basis = &eb;
+  nh_gth g;
+  assert_nh_ok(nh_gth_load(&g, 6, "GTH_POTENTIALS", "GTH-PBE-q4"));
+  nh_atom *a = NULL;
+  assert_nh_fails(nh_atom_solve(&g, &o, &a), NH_ERR_INPUT,
+                  "0 functions of l = 1");
+  nh_basis_destroy(&b);
+}
+
 /* ---- an independent solver for H (no projectors): finite differences on a
- * uniform grid r_i = i dr, u = r R, -u''/2 + V u = e u, the Hartree
- * potential from the ODE (r V_H)'' = -4 pi r rho, and the PBE potential in
- * its strong form v = de/drho - (1/r^2) (r^2 2 de/dsigma rho')'. */
+ * uniform grid r_i = i dr (i = 1..n), u = r R, -u''/2 + V u = e u solved as
+ * a tridiagonal eigenproblem (LAPACK dstevx, lowest state), the Hartree
+ * potential by trapezoid sums, the PBE potential in its strong form
+ * v = de/drho - (1/r^2) (r^2 2 de/dsigma rho')', linear potential mixing. */
+extern void dstevx_(const char *jobz, const char *range, const int *n,
+                    double *d, double *e, const double *vl, const double *vu,
+                    const int *il, const int *iu, const double *abstol,
+                    int *m, double *w, double *z, const int *ldz,
+                    double *work, int *iwork, int *ifail, int *info);
+
+enum { FD_R, FD_RHO, FD_DRHO, FD_SIG, FD_V, FD_VIN, FD_Q, FD_FLUX, FD_EXC,
+       FD_VR, FD_VS, FD_D, FD_E, FD_Z, FD_WORK, FD_N };
+
+/* The lowest eigenvalue of -1/2 d2/dr2 + V on the grid; u gets the state. */
+static double fd_lowest(int n, double dr, double **a, const nh_gth *g) {
+  for (int i = 1; i <= n; i++) {
+    a[FD_D][i - 1] = 1 / (dr * dr) + nh_gth_vloc(g, a[FD_R][i], NULL) +
+                     a[FD_VIN][i];
+    a[FD_E][i - 1] = -0.5 / (dr * dr);
+  }
+  int one = 1, m, info, *iw = calloc(6 * n, sizeof(int));
+  double w, vl = 0, tol = 0;
+  dstevx_("V", "I", &n, a[FD_D], a[FD_E], &vl, &vl, &one, &one, &tol, &m, &w,
+          a[FD_Z], &n, a[FD_WORK], iw, iw + 5 * n, &info);
+  assert_int_equal(info, 0);
+  free(iw);
+  return w;
+}
+
 static double fd_h_atom(const nh_gth *g, int n, double rmax) {
-  double dr = rmax / (n + 1), e = 0;
-  double *r = calloc(n + 2, sizeof *r), *v = calloc(n + 2, sizeof *v);
-  double *u = calloc(n + 2, sizeof *u), *rho = calloc(n + 2, sizeof *rho);
-  double *vin = calloc(n + 2, sizeof *vin), *d = calloc(n, sizeof *d);
-  double *sub = calloc(n, sizeof *sub), *z = calloc(n, sizeof *z);
-  double *sig = calloc(n + 2, sizeof *sig), *ex = calloc(n + 2, sizeof *ex);
-  double *vr = calloc(n + 2, sizeof *vr), *vs = calloc(n + 2, sizeof *vs);
-  double *drho = calloc(n + 2, sizeof *drho), *work = calloc(2 * n, sizeof *work);
-  xc_func_type fx, fc;
-  xc_func_init(&fx, XC_GGA_X_PBE, XC_UNPOLARIZED);
-  xc_func_init(&fc, XC_GGA_C_PBE, XC_UNPOLARIZED);
+  double dr = rmax / (n + 1), e = 0, *a[FD_N];
+  for (int k = 0; k < FD_N; k++) a[k] = calloc(5 * (n + 2), sizeof(double));
+  double *r = a[FD_R], *rho = a[FD_RHO], *drho = a[FD_DRHO], *v = a[FD_V];
+  xc_func_type fn[2];
+  xc_func_init(&fn[0], XC_GGA_X_PBE, XC_UNPOLARIZED);
+  xc_func_init(&fn[1], XC_GGA_C_PBE, XC_UNPOLARIZED);
   for (int i = 0; i <= n + 1; i++) r[i] = i * dr;
   for (int it = 0; it < 400; it++) {
-    /* H = -1/2 d2 + V on the interior points 1..n */
-    for (int i = 1; i <= n; i++) {
-      d[i - 1] = 1 / (dr * dr) + nh_gth_vloc(g, r[i], NULL) + vin[i];
-      if (i < n) sub[i - 1] = -0.5 / (dr * dr);
-    }
-    int nn = n, one = 1, il = 1, m, info, *iw = calloc(5 * n, sizeof(int));
-    int *fail = calloc(n, sizeof(int));
-    double w[1], abstol = 0;
-    extern void dstevx_(const char *, const char *, const int *, double *,
-                        double *, const double *, const double *, const int *,
-                        const int *, const double *, int *, double *, double *,
-                        const int *, double *, int *, int *, int *);
-    double *dd = malloc(n * sizeof *dd), *ee = malloc(n * sizeof *ee), vl = 0;
-    memcpy(dd, d, n * sizeof *dd);
-    memcpy(ee, sub, n * sizeof *ee);
-    double *work5 = malloc(5 * n * sizeof *work5);
-    dstevx_("V", "I", &nn, dd, ee, &vl, &vl, &il, &one, &abstol, &m, w, z,
-            &nn, work5, iw, fail, &info);
-    assert_int_equal(info, 0);
-    free(dd); free(ee); free(work5); free(iw); free(fail);
-    double de = fabs(w[0] - e);
-    e = w[0];
-    double norm = 0;
-    for (int i = 0; i < n; i++) norm += z[i] * z[i] * dr;
-    for (int i = 1; i <= n; i++) {
-      u[i] = z[i - 1] / sqrt(norm);
-      rho[i] = u[i] * u[i] / (r[i] * r[i]) / (4 * M_PI);
-    }
-    rho[0] = rho[1] + (rho[1] - rho[2]) * 0.5; /* r = 0 by extrapolation */
-    /* Hartree: cumulative trapezoid from both ends */
-    double q = 0, outer = 0;
-    for (int i = 1; i <= n + 1; i++) {
-      q += 0.5 * dr * 4 * M_PI * (rho[i - 1] * r[i - 1] * r[i - 1] + rho[i] * r[i] * r[i]);
-      work[i] = q;
-    }
-    v[n + 1] = work[n + 1] / r[n + 1];
+    double w = fd_lowest(n, dr, a, g), de = fabs(w - e), norm = 0;
+    e = w;
+    for (int i = 0; i < n; i++) norm += a[FD_Z][i] * a[FD_Z][i] * dr;
+    for (int i = 1; i <= n; i++)
+      rho[i] = a[FD_Z][i - 1] * a[FD_Z][i - 1] / norm / (r[i] * r[i]) /
+               (4 * M_PI);
+    rho[0] = 1.5 * rho[1] - 0.5 * rho[2];
+    /* V_H = q(r)/r + int_r^inf 4 pi rho s ds */
+    double *q = a[FD_Q], outer = 0;
+    for (int i = 1; i <= n + 1; i++)
+      q[i] = q[i - 1] + 2 * M_PI * dr *
+                            (rho[i - 1] * r[i - 1] * r[i - 1] + rho[i] * r[i] * r[i]);
     for (int i = n; i >= 1; i--) {
-      outer += 0.5 * dr * 4 * M_PI * (rho[i] * r[i] + rho[i + 1] * r[i + 1]);
-      v[i] = work[i] / r[i] + outer;
+      outer += 2 * M_PI * dr * (rho[i] * r[i] + rho[i + 1] * r[i + 1]);
+      v[i] = q[i] / r[i] + outer;
     }
     for (int i = 1; i <= n; i++) {
       drho[i] = (rho[i + 1] - rho[i - 1]) / (2 * dr);
-      sig[i] = drho[i] * drho[i];
+      a[FD_SIG][i] = drho[i] * drho[i];
     }
-    /* PBE: vr = de/drho, vs = de/dsigma; then the divergence term */
-    double *exc = calloc(n + 2, sizeof *exc), *vr2 = calloc(n + 2, sizeof *vr2),
-           *vs2 = calloc(n + 2, sizeof *vs2);
-    xc_gga_exc_vxc(&fx, n, rho + 1, sig + 1, ex + 1, vr + 1, vs + 1);
-    xc_gga_exc_vxc(&fc, n, rho + 1, sig + 1, exc + 1, vr2 + 1, vs2 + 1);
-    for (int i = 1; i <= n; i++)
-      work[i] = r[i] * r[i] * 2 * (vs[i] + vs2[i]) * drho[i];
-    work[n + 1] = 0;
-    work[0] = 0;
-    for (int i = 1; i <= n; i++)
-      v[i] += vr[i] + vr2[i] -
-              (work[i + 1] - work[i - 1]) / (2 * dr) / (r[i] * r[i]);
-    free(exc); free(vr2); free(vs2);
+    for (int k = 0; k < 2; k++) {
+      xc_gga_exc_vxc(&fn[k], n, rho + 1, a[FD_SIG] + 1, a[FD_EXC] + 1,
+                     a[FD_VR] + 1, a[FD_VS] + 1);
+      for (int i = 1; i <= n; i++) {
+        v[i] += a[FD_VR][i];
+        a[FD_FLUX][i] = r[i] * r[i] * 2 * a[FD_VS][i] * drho[i];
+      }
+      for (int i = 1; i <= n; i++)
+        v[i] -= (a[FD_FLUX][i + 1] - a[FD_FLUX][i - 1]) / (2 * dr) / (r[i] * r[i]);
+    }
     double mixing = it < 5 ? 0.3 : 0.5;
-    for (int i = 1; i <= n; i++) vin[i] = (1 - mixing) * vin[i] + mixing * v[i];
+    for (int i = 1; i <= n; i++)
+      a[FD_VIN][i] = (1 - mixing) * a[FD_VIN][i] + mixing * v[i];
     if (it > 10 && de < 1e-12) break;
   }
-  xc_func_end(&fx);
-  xc_func_end(&fc);
-  free(r); free(v); free(u); free(rho); free(vin); free(d); free(sub); free(z);
-  free(sig); free(ex); free(vr); free(vs); free(drho); free(work);
+  xc_func_end(&fn[0]);
+  xc_func_end(&fn[1]);
+  for (int k = 0; k < FD_N; k++) free(a[k]);
   return e;
 }
 
@@ -357,6 +399,7 @@ static void test_errors(void **state) {
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cp2k_atoms),
+    cmocka_unit_test(test_molopt_basis),
     cmocka_unit_test(test_h_finite_difference),
     cmocka_unit_test(test_density_and_vna),
     cmocka_unit_test(test_convergence_and_interpolation),
