@@ -99,6 +99,32 @@ if mpi 2 "$tmp/bands_scalapack.toml" > "$tmp/sc.log" 2>&1 &&
   ok "bands, scalapack, 2 ranks: $out"
 else fail "bands, scalapack"; tail -20 "$tmp/sc.log"; echo "$out"; fi
 
+# SLEPc: the 6 bands nearest 6 eV at every k-point, against CP2K's
+bands_input bands_slepc slepc
+sed -i 's/^nbands = 12/nbands = 6\ntarget = 6.0/' "$tmp/bands_slepc.toml"
+if mpi 2 "$tmp/bands_slepc.toml" > "$tmp/slepc.log" 2>&1 &&
+   out=$($py - "$tmp/bands_slepc.h5" "$tmp/si2.bs" <<'P' 2>&1
+import sys, h5py, numpy as np
+en, cur = [], None
+for line in open(sys.argv[2]):
+    if line.startswith("#  Point"):
+        cur = []; en.append(cur)
+    elif line.strip() and not line.startswith("#"):
+        cur.append(float(line.split()[1]))
+with h5py.File(sys.argv[1], "r") as f:
+    e = f["bands/energies"][()]
+    ef = f["bands"].attrs["fermi_energy"]
+err = 0
+for k, ref in enumerate(en):
+    ref = np.array(ref)
+    near = np.sort(ref[np.argsort(np.abs(ref - 6.0))[:6]])
+    err = max(err, np.abs(np.sort(e[k]) - near).max())
+print("max |dE| vs CP2K = %.2e eV (6 bands nearest 6 eV, 41 k-points)" % err)
+assert err < 1e-6 and abs(ef - 6.0) < 1e-12
+P
+); then ok "bands, slepc, 2 ranks: $out"
+else fail "bands, slepc"; tail -20 "$tmp/slepc.log"; echo "$out"; fi
+
 # automatic path and a plot (a warning, not a failure, without matplotlib)
 cat > "$tmp/auto.toml" <<'T'
 task = "bands"
