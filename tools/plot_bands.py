@@ -74,13 +74,13 @@ def plot_bands(ax, b, shift):
 
 def plot_dos(ax, d, shift, vertical):
     e = d["e"] - shift
-    curves = [("total", d["total"], "k")] + \
-        [(k, v, "C%d" % (i + 1)) for i, (k, v) in enumerate(sorted(d["el"].items()))]
-    for name, y, c in curves:
-        if vertical:
-            ax.plot(y, e, color=c, lw=1.0, label=name)
-        else:
-            ax.plot(e, y, color=c, lw=1.0, label=name)
+    # the total solid and wide, elements dashed on top (one element = total)
+    curves = [("total", d["total"], "0.3", "-", 2.2)] + \
+        [(k, v, "C%d" % (i + 1), "--", 1.0)
+         for i, (k, v) in enumerate(sorted(d["el"].items()))]
+    for name, y, c, ls, lw in curves:
+        xy = (y, e) if vertical else (e, y)
+        ax.plot(*xy, color=c, ls=ls, lw=lw, label=name)
     line = ax.axhline if vertical else ax.axvline
     line(d["fermi"] - shift, color="k", ls="--", lw=0.7)
     if len(curves) > 1:

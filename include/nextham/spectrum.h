@@ -28,7 +28,8 @@ typedef struct nh_spectrum_info {
 
 /* Zero-temperature filling, two electrons (spin) per level, level b at k
  * weighted w[k] (the weights need not sum to 1: they are normalised).
- * e is nk x nb, row k ascending. The occupied count N(E) = 2 sum_k w_k
+ * e is nk x nb, row k ascending; non-finite levels (bands lost to the S(k)
+ * projection, +inf) are left out here and in the DOS. The occupied count N(E) = 2 sum_k w_k
  * #{b : e_kb <= E} is a step function; the Fermi level is where it reaches
  * nelec (the levels are sorted once, so the answer is exact). Levels closer
  * than `tol` count as degenerate: a degenerate group only partly filled is

@@ -80,8 +80,7 @@ static nh_err compute_dos(const dos_opts *o, const nh_bands *b, const double *w,
   d->ne = (int)floor((o->emax - o->emin) / o->de + 1e-9) + 1;
   d->nelem = o->projected ? b->nelem : 0;
   NH_CALL(nh_malloc(n * sizeof *ev, &ev));
-  for (size_t q = 0; q < n; q++) /* a band lost to the S(k) projection: far away */
-    ev[q] = isfinite(b->e[q]) ? b->e[q] * NH_HARTREE_EV : 1e300;
+  for (size_t q = 0; q < n; q++) ev[q] = b->e[q] * NH_HARTREE_EV;
   nh_err err = nh_malloc((size_t)d->ne * sizeof **total, total);
   if (!err && d->nelem)
     err = nh_malloc((size_t)d->ne * d->nelem * sizeof **pdos, pdos);

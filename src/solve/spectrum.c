@@ -62,12 +62,13 @@ nh_err nh_spectrum_analyse(int nk, int nb, const double *e, const double *w,
   double wsum = 0;
   for (int k = 0; k < nk; k++) wsum += w[k];
   NH_CHECK(wsum > 0, NH_ERR_ARG, "k-point weights sum to %g", wsum);
-  size_t n = (size_t)nk * nb;
+  size_t n = 0;
   level *lv;
-  NH_CALL(nh_malloc(n * sizeof *lv, &lv));
+  NH_CALL(nh_malloc((size_t)nk * nb * sizeof *lv, &lv));
   for (int k = 0; k < nk; k++)
-    for (int b = 0; b < nb; b++)
-      lv[(size_t)k * nb + b] = (level){e[(size_t)k * nb + b], 2 * w[k] / wsum, k};
+    for (int b = 0; b < nb; b++) /* +inf: a band lost to the S(k) projection */
+      if (isfinite(e[(size_t)k * nb + b]))
+        lv[n++] = (level){e[(size_t)k * nb + b], 2 * w[k] / wsum, k};
   qsort(lv, n, sizeof *lv, cmp_level);
   /* round-off of summed weights must not make an exact filling look partial */
   double ctol = 1e-9 * nelec, cum = 0;
@@ -138,6 +139,7 @@ nh_err nh_spectrum_dos(int nk, int nb, const double *e, const double *w,
   for (int k = 0; k < nk; k++)
     for (int b = 0; b < nb; b++) {
       double ekb = e[(size_t)k * nb + b], occ = 2 * w[k] / wsum;
+      if (!isfinite(ekb)) continue; /* a band lost to the S(k) projection */
       long j0 = (long)ceil((ekb - cut - e0) / de), j1 = (long)floor((ekb + cut - e0) / de);
       if (j0 < 0) j0 = 0;
       if (j1 > ne - 1) j1 = ne - 1;

@@ -35,6 +35,15 @@ static void test_flat_bands(void **state) {
   assert_true(in.fermi == 1);
   assert_nh_fails(nh_spectrum_analyse(4, 2, e, w, 5, 1e-9, &in), NH_ERR_INPUT,
                   "increase nbands");
+  /* a band lost to the S(k) projection (+inf) is no level at all */
+  double einf[6] = {-1, 1, HUGE_VAL, -1, 1, HUGE_VAL}, dos[5];
+  assert_nh_ok(nh_spectrum_analyse(2, 3, einf, w, 2, 1e-9, &in));
+  assert_true(in.gapped && in.fermi == 0 && in.cbm == 1);
+  assert_nh_fails(nh_spectrum_analyse(2, 3, einf, w, 4.5, 1e-9, &in),
+                  NH_ERR_INPUT, "increase nbands");
+  assert_nh_ok(nh_spectrum_dos(2, 3, einf, w, 0, NULL, NH_BROADEN_GAUSSIAN, 0.1,
+                               -1, 0.5, 5, dos, NULL));
+  assert_true(fabs(dos[4] - 2 / (0.1 * sqrt(2 * M_PI))) < 1e-12);
   /* two degenerate bands at 0 holding 2 of 4 electrons: a metal at 0 */
   double d[4] = {-1e-12, 1e-12, 0, 0};
   assert_nh_ok(nh_spectrum_analyse(2, 2, d, w, 2, 1e-9, &in));
