@@ -62,7 +62,8 @@ typedef struct nh_atom {
    * return 0 there. ncut is the number of grid points up to r_cut. */
   double rcut;
   int ncut;
-  /* Energies (Hartree): total = kinetic + local + nonlocal + Hartree + xc;
+  /* Energies (Hartree): total = kinetic + local + nonlocal + Hartree + xc
+   * (xc of rho + the NLCC core density);
    * band = sum of occ * eps. */
   double etot, ekin, eloc, enl, ehartree, exc, eband;
   int niter; /* SCF iterations used */
@@ -73,8 +74,10 @@ typedef struct nh_atom {
  * Electrons per l come from the potential (g->nelec) and fill the states
  * of each l in order of energy, at most 2(2l+1) per state, so that a
  * partly filled shell is fractionally occupied (B 2p1: 1/3 per m).
- * Fails with NH_ERR_INPUT for an NLCC potential (not supported yet),
- * NH_ERR_NUMERIC if the SCF does not converge, NH_ERR_LIB if libxc fails. */
+ * With an NLCC block, exchange and correlation act on rho + the core
+ * density (nh_gth_core_density); rho, V_H and V_na stay valence-only.
+ * Fails with NH_ERR_INPUT if a given basis lacks functions for an
+ * occupied l, NH_ERR_NUMERIC if the SCF does not converge. */
 nh_err nh_atom_solve(const nh_gth *g, const nh_atom_opts *o, nh_atom **out);
 nh_err nh_atom_destroy(nh_atom **a);
 

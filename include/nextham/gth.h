@@ -26,7 +26,8 @@ typedef struct nh_gth {
   int nloc;
   double cloc[NH_GTH_NLOC];
   /* The NLCC block as in the file (ncore = 0: none): per term k the radius
-   * rcore[k] and coefficients ccore[k][0..ncc[k]). Stored, not yet used. */
+   * rcore[k] and coefficients ccore[k][0..ncc[k]) of the core density
+   * (nh_gth_core_density). */
   int ncore;
   double rcore[NH_GTH_NCORE];
   int ncc[NH_GTH_NCORE];
@@ -60,5 +61,14 @@ double nh_gth_projector(const nh_gth *g, int l, int i, double r);
 /* <r^l exp(-alpha r^2) | p^l_i>_radial = int_0^inf r^l e^(-alpha r^2)
  * p^l_i(r) r^2 dr, analytic (used for Gaussian expansions). */
 double nh_gth_projector_gauss(const nh_gth *g, int l, int i, double alpha);
+
+/* The model core density of the non-linear core correction, electrons per
+ * bohr^3, as CP2K defines it from the NLCC block:
+ *   rho_c(r) = 1/(4 pi) sum_k exp(-r^2/(2 rc_k^2)) sum_i ccore[k][i] (r/rc_k)^(2i)
+ * (the file's c = 4 pi c_W (Z - zion) / (sqrt(2 pi) rc)^3 of Willand et
+ * al., so this is their Gaussian; checked against CP2K's ATOM program).
+ * 0 without NLCC; *d (if not NULL) gets d rho_c/dr. It enters only the
+ * exchange-correlation functional, as rho + rho_c. */
+double nh_gth_core_density(const nh_gth *g, double r, double *d);
 
 #endif

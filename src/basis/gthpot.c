@@ -195,3 +195,19 @@ double nh_gth_projector_gauss(const nh_gth *g, int l, int i, double alpha) {
   return M_SQRT2 / (pow(rl, q) * sqrt(tgamma(q))) * tgamma(s) /
          (2 * pow(p, s));
 }
+
+double nh_gth_core_density(const nh_gth *g, double r, double *d) {
+  double rho = 0, drho = 0;
+  for (int k = 0; k < g->ncore; k++) {
+    double t = r / g->rcore[k], t2 = t * t, gauss = exp(-0.5 * t2);
+    double poly = 0, dpoly = 0; /* in t2 */
+    for (int i = g->ncc[k] - 1; i >= 0; i--) {
+      dpoly = dpoly * t2 + poly;
+      poly = poly * t2 + g->ccore[k][i];
+    }
+    rho += gauss * poly;
+    drho += gauss * (dpoly - 0.5 * poly) * 2 * t / g->rcore[k];
+  }
+  if (d) *d = drho / (4 * M_PI);
+  return rho / (4 * M_PI);
+}

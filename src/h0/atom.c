@@ -53,6 +53,7 @@ typedef struct scf {
   double *w;                        /* quadrature weights h r^3 */
   double *sigma, *exc, *vrho, *vsigma, *ex, *vx, *vs, *tmp, *v, *y;
   double *big, *pg; /* nb x n and nb x nb scratch */
+  double *rc, *drc, *rt, *drt; /* core density (NLCC), total for xc */
   int np;                           /* total density-matrix elements */
   double *hist_in, *hist_res;       /* NDIIS x np */
   int nhist;
@@ -88,7 +89,8 @@ static void scf_free(scf *s) {
   }
   double **p[] = {&s->w, &s->sigma, &s->exc, &s->vrho, &s->vsigma, &s->ex,
                   &s->vx, &s->vs, &s->tmp, &s->v, &s->y, &s->hist_in,
-                  &s->hist_res, &s->big, &s->pg};
+                  &s->hist_res, &s->big, &s->pg, &s->rc, &s->drc,
+                  &s->rt, &s->drt};
   for (size_t k = 0; k < sizeof p / sizeof p[0]; k++) nh_free(p[k]);
   if (s->xc_ready) {
     xc_func_end(&s->fx);
@@ -323,22 +325,26 @@ static void density(scf *s, int use_out) {
 
 /* Hartree and PBE terms of the current density: s->v (local potential
  * V_H + d e/d rho), s->vs (2 d e/d sigma d rho/dr, the gradient term of the
- * weak form) and the energies. */
+ * weak form) and the energies. The functional sees rho plus the NLCC core
+ * density; the Hartree term the valence density alone. */
 static nh_err potentials(scf *s) {
   nh_atom *a = s->a;
   int n = s->n;
+  for (int g = 0; g < n; g++)
+    if (a->rho[g] < 0) a->rho[g] = 0; /* round-off in the far tail */
   nh_radial_hartree(n, a->h, a->r, a->rho, a->vh, a->q, s->tmp);
   for (int g = 0; g < n; g++) {
-    if (a->rho[g] < 0) a->rho[g] = 0; /* round-off in the far tail */
-    s->sigma[g] = a->drho[g] * a->drho[g];
+    s->rt[g] = a->rho[g] + s->rc[g];
+    s->drt[g] = a->drho[g] + s->drc[g];
+    s->sigma[g] = s->drt[g] * s->drt[g];
   }
-  xc_gga_exc_vxc(&s->fx, n, a->rho, s->sigma, s->ex, s->vx, s->vs);
-  xc_gga_exc_vxc(&s->fc, n, a->rho, s->sigma, s->exc, s->vrho, s->vsigma);
+  xc_gga_exc_vxc(&s->fx, n, s->rt, s->sigma, s->ex, s->vx, s->vs);
+  xc_gga_exc_vxc(&s->fc, n, s->rt, s->sigma, s->exc, s->vrho, s->vsigma);
   for (int g = 0; g < n; g++) {
     s->exc[g] += s->ex[g];
     s->v[g] = a->vh[g] + s->vrho[g] + s->vx[g];
-    s->vs[g] = 2 * (s->vsigma[g] + s->vs[g]) * a->drho[g];
-    s->tmp[g] = a->rho[g] * s->exc[g];
+    s->vs[g] = 2 * (s->vsigma[g] + s->vs[g]) * s->drt[g];
+    s->tmp[g] = s->rt[g] * s->exc[g];
   }
   a->exc = 4 * M_PI * nh_radial_integral(n, a->h, a->r, s->tmp);
   for (int g = 0; g < n; g++) s->tmp[g] = a->rho[g] * a->vh[g];
@@ -536,14 +542,19 @@ static nh_err scf_setup(scf *s) {
   const nh_gth *g = s->g;
   nh_atom *a = s->a;
   int n = s->n = a->n;
-  double **arr[] = {&s->w,  &s->sigma, &s->exc, &s->vrho, &s->vsigma, &s->ex,
-                    &s->vx, &s->vs,    &s->tmp, &s->v};
+  double **arr[] = {&s->w,   &s->sigma, &s->exc, &s->vrho,
+                    &s->vsigma, &s->ex, &s->vx, &s->vs,
+                    &s->tmp, &s->v,     &s->rc,  &s->drc,
+                    &s->rt,  &s->drt};
   for (size_t k = 0; k < sizeof arr / sizeof arr[0]; k++)
     NH_CALL(nh_calloc(n, sizeof(double), arr[k]));
   for (int i = 0; i < n; i++) s->w[i] = a->h * a->r[i] * a->r[i] * a->r[i];
   s->w[0] *= 0.5;
   s->w[n - 1] *= 0.5;
-  for (int i = 0; i < n; i++) a->vloc[i] = nh_gth_vloc(g, a->r[i], NULL);
+  for (int i = 0; i < n; i++) {
+    a->vloc[i] = nh_gth_vloc(g, a->r[i], NULL);
+    s->rc[i] = nh_gth_core_density(g, a->r[i], &s->drc[i]);
+  }
   NH_CHECK(xc_func_init(&s->fx, XC_GGA_X_PBE, XC_UNPOLARIZED) == 0,
            NH_ERR_LIB, "libxc: cannot initialise PBE exchange");
   if (xc_func_init(&s->fc, XC_GGA_C_PBE, XC_UNPOLARIZED) != 0) {
@@ -643,10 +654,6 @@ static nh_err check_opts(const nh_gth *g, const nh_atom_opts *o) {
   NH_CHECK(o->alpha_min > 0 && o->grid_h > 0 && o->grid_h <= 0.1 &&
                o->eps_scf > 0 && o->max_iter > 0 && o->eps_cut > 0,
            NH_ERR_ARG, "atom: invalid options");
-  NH_CHECK(g->ncore == 0, NH_ERR_INPUT,
-           "potential %s of %s has a non-linear core correction, which the "
-           "neutral atom does not support yet", g->name,
-           nh_element_symbol(g->z));
   NH_CHECK(g->zion > 0, NH_ERR_ARG, "potential %s has no electrons", g->name);
   return NH_OK;
 }

@@ -91,6 +91,23 @@ static void test_nlcc(void **state) {
   assert_true(g.rloc == 0.31478662);
   assert_int_equal(g.nl, 2);
   assert_true(g.h[1][0][0] == -0.00996437);
+  /* rho_c = c/(4 pi) exp(-r^2/(2 rc^2)); it holds c (2 pi)^(3/2) rc^3/(4 pi)
+   * electrons (1.52 for C, of its two 1s core electrons) */
+  double rc = 0.274399357915869, c = 58.7058349842360, d;
+  for (double r = 0; r < 2; r += 0.13) {
+    double ref = c / (4 * M_PI) * exp(-r * r / (2 * rc * rc));
+    assert_close(nh_gth_core_density(&g, r, &d), ref, 1e-13 * (1 + ref));
+    assert_close(d, -r / (rc * rc) * ref, 1e-12 * (1 + ref));
+  }
+  double q = 0, h = 1e-3;
+  for (int k = 1; k < 4000; k++) {
+    double r = k * h;
+    q += 4 * M_PI * r * r * nh_gth_core_density(&g, r, NULL) * h;
+  }
+  assert_close(q, c * pow(2 * M_PI, 1.5) * rc * rc * rc / (4 * M_PI), 1e-10);
+  assert_true(q > 1.5 && q < 1.55);
+  nh_gth si = load(14, "GTH_POTENTIALS", "GTH-PBE-q4");
+  assert_true(nh_gth_core_density(&si, 0.1, &d) == 0 && d == 0);
 }
 
 /* V_loc of Si q4 (one coefficient) and C q4 (two) against the formula of
