@@ -27,7 +27,7 @@ extern void dgemm_(const char *ta, const char *tb, const int *m, const int *n,
 
 /* One angular momentum channel with electrons. Its nb radial functions are
  * contractions r^l sum_p pc[p] exp(-pa[p] r^2) over the primitives
- * p0[k] <= p < p0[k + 1], each normalised (one primitive each for the
+ * np0[k] <= p < np0[k + 1], each normalised (one primitive each for the
  * even-tempered basis). */
 typedef struct channel {
   int l, nstate, state0; /* states state0.. of the atom belong here */
@@ -327,7 +327,7 @@ static void density(scf *s, int use_out) {
  * V_H + d e/d rho), s->vs (2 d e/d sigma d rho/dr, the gradient term of the
  * weak form) and the energies. The functional sees rho plus the NLCC core
  * density; the Hartree term the valence density alone. */
-static nh_err potentials(scf *s) {
+static void potentials(scf *s) {
   nh_atom *a = s->a;
   int n = s->n;
   for (int g = 0; g < n; g++)
@@ -349,7 +349,6 @@ static nh_err potentials(scf *s) {
   a->exc = 4 * M_PI * nh_radial_integral(n, a->h, a->r, s->tmp);
   for (int g = 0; g < n; g++) s->tmp[g] = a->rho[g] * a->vh[g];
   a->ehartree = 2 * M_PI * nh_radial_integral(n, a->h, a->r, s->tmp);
-  return NH_OK;
 }
 
 /* f = hcore + <chi_i| v |chi_j> + int vs (chi_i chi_j)' r^2 dr, as
@@ -585,7 +584,7 @@ static nh_err scf_setup(scf *s) {
 static nh_err scf_step(scf *s, double *de) {
   nh_atom *a = s->a;
   density(s, 0);
-  NH_CALL(potentials(s));
+  potentials(s);
   *de = 0;
   for (int c = 0; c < s->nch; c++) {
     channel *ch = &s->ch[c];
@@ -600,12 +599,23 @@ static nh_err scf_step(scf *s, double *de) {
   return NH_OK;
 }
 
+/* Makes a radial function positive in its tail (the outermost point where
+ * it is above 1e-6 of its largest magnitude). */
+static void orient(double *f, int n) {
+  double big = 0;
+  for (int g = 0; g < n; g++) big = fmax(big, fabs(f[g]));
+  int g = n - 1;
+  while (g > 0 && fabs(f[g]) < 1e-6 * big) g--;
+  if (f[g] < 0)
+    for (int i = 0; i < n; i++) f[i] = -f[i];
+}
+
 /* Orbitals, final density and potentials, energies and r_cut. */
 static nh_err finish(scf *s) {
   nh_atom *a = s->a;
   int n = s->n;
   density(s, 1);
-  NH_CALL(potentials(s));
+  potentials(s);
   a->ekin = a->eloc = a->enl = a->eband = 0;
   for (int c = 0; c < s->nch; c++) {
     channel *ch = &s->ch[c];
@@ -629,8 +639,7 @@ static nh_err finish(scf *s) {
         const double *chi = ch->chi + (size_t)i * n;
         for (int g = 0; g < n; g++) orb[g] += cik * chi[g];
       }
-      if (orb[n / 2] < 0)
-        for (int g = 0; g < n; g++) orb[g] = -orb[g];
+      orient(orb, n);
     }
   }
   a->etot = a->ekin + a->eloc + a->enl + a->ehartree + a->exc;

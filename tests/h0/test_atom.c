@@ -293,10 +293,22 @@ static void test_density_and_vna(void **state) {
     for (int i = 0; i < n; i++) f[i] = 4 * M_PI * a->rho[i];
     assert_close(nh_radial_integral(n, a->h, a->r, f), a->zval, 1e-10);
     assert_close(a->q[n - 1], a->zval, 1e-10);
-    /* orbitals are normalised */
+    /* orbitals are normalised and positive outside (the non-local s
+     * projector of B leaves a tiny inner node, -3e-4 at the origin; the
+     * Gaussian tails oscillate at 1e-9 beyond 20 bohr); rho is their
+     * occupied sum */
     for (int s = 0; s < a->nstate; s++) {
-      for (int i = 0; i < n; i++) f[i] = a->orb[s * n + i] * a->orb[s * n + i];
+      const double *o = a->orb + (size_t)s * n;
+      for (int i = 0; i < n; i++) f[i] = o[i] * o[i];
       assert_close(nh_radial_integral(n, a->h, a->r, f), 1.0, 1e-10);
+      for (int i = 0; i < n; i++)
+        if (a->r[i] > 1 && a->r[i] < 8) assert_true(o[i] > 0);
+    }
+    for (int i = 0; i < n; i += 7) {
+      double sum = 0;
+      for (int s = 0; s < a->nstate; s++)
+        sum += a->occ[s] * a->orb[s * n + i] * a->orb[s * n + i] / (4 * M_PI);
+      assert_close(a->rho[i], sum, 1e-12 * (1 + sum));
     }
     /* V_na = V_loc + V_H; beyond r_cut it and rho are below 1e-8 while
      * V_loc alone is the bare -Z/r there */
