@@ -99,6 +99,49 @@ if mpi 2 "$tmp/bands_scalapack.toml" > "$tmp/sc.log" 2>&1 &&
   ok "bands, scalapack, 2 ranks: $out"
 else fail "bands, scalapack"; tail -20 "$tmp/sc.log"; echo "$out"; fi
 
+# Si8 (simple cubic) and graphene: the path and band count of each .bs
+# header, 2 ranks, energies and k-points against CP2K
+cat > "$tmp/frombs.py" <<'P'
+import sys
+bs, name = sys.argv[1:3]
+pts, nk, nb = [], 0, 0
+for line in open(bs):
+    w = line.split()
+    if line.startswith("# Set 1:"):
+        nk, nb = int(w[6]), int(w[8])
+    elif line.startswith("#  Special point"):
+        pts.append('["%s", %s, %s, %s]' % (w[7], w[4], w[5], w[6]))
+print('task = "bands"\n[sample]\nfile = "%s.h5"\n[bands]' % name)
+print("path = [%s]" % ", ".join(pts))
+print("npoints = %d\nnbands = %d" % ((nk - 1) // (len(pts) - 1), nb))
+print('output = "%s-bands.h5"\ndat = "%s-bands.dat"' % (name, name))
+P
+cat > "$tmp/compare_bs.py" <<'P'
+import sys, h5py, numpy as np
+kp, en, cur = [], [], None
+for line in open(sys.argv[2]):
+    w = line.split()
+    if line.startswith("#  Point"):
+        kp.append([float(x) for x in w[5:8]]); cur = []; en.append(cur)
+    elif w and not line.startswith("#"):
+        cur.append(float(w[1]))
+with h5py.File(sys.argv[1], "r") as f:
+    k, e = f["bands/kpoints"][()], f["bands/energies"][()]
+dk, de = np.abs(k - np.array(kp)).max(), np.abs(e - np.array(en)).max()
+print("max |dk| = %.1e, max |dE| vs CP2K = %.2e eV (%d x %d)" % (dk, de, e.shape[0], e.shape[1]))
+assert dk < 1e-8 and de < 1e-6
+P
+for name in si8 graphene; do
+  d="$src/tests/data/cp2k/$name"
+  cp "$d/$name.out" "$d/$name.inp" "$tmp/" && tar -xJf "$d/$name-csr.tar.xz" -C "$tmp"
+  $py "$tmp/frombs.py" "$d/$name.bs" "$name" > "$tmp/$name.toml"
+  if mpi 2 -q convert cp2k "$tmp/$name.out" -o "$tmp/$name.h5" > "$tmp/$name.log" 2>&1 &&
+     mpi 2 "$tmp/$name.toml" >> "$tmp/$name.log" 2>&1 &&
+     out=$($py "$tmp/compare_bs.py" "$tmp/$name-bands.h5" "$d/$name.bs" 2>&1); then
+    ok "$name, 2 ranks: $out"
+  else fail "$name"; tail -20 "$tmp/$name.log"; echo "$out"; fi
+done
+
 # SLEPc: the 6 bands nearest 6 eV at every k-point, against CP2K's
 bands_input bands_slepc slepc
 sed -i 's/^nbands = 12/nbands = 6\ntarget = 6.0/' "$tmp/bands_slepc.toml"
