@@ -45,10 +45,11 @@ nh_err nh_mat_create(const nh_domain *dom, const int *norb_of_z,
                      const char *name, nh_mat **m) {
   NH_CHECK(dom && norb_of_z && m, NH_ERR_ARG, "nh_mat_create: NULL argument");
   *m = NULL;
-  nh_err err = mat_alloc(dom, norb_of_z, name, m);
-  if (err)
+  nh_err err =
+      nh_ctx_agree(nh_domain_ctx(dom), mat_alloc(dom, norb_of_z, name, m));
+  if (err) /* on every rank, also where the allocation succeeded */
     nh_mat_destroy(m);
-  NH_CALL(nh_ctx_agree(nh_domain_ctx(dom), err));
+  NH_CALL(err);
   return NH_OK;
 }
 
@@ -128,17 +129,22 @@ static nh_err mat_copy(const nh_mat *src, int copy_values, nh_mat *m) {
 nh_err nh_mat_duplicate(const nh_mat *src, int copy_values, const char *name,
                         nh_mat **out) {
   NH_CHECK(src && out, NH_ERR_ARG, "nh_mat_duplicate: NULL argument");
-  NH_CHECK(src->pending.n == 0, NH_ERR_ARG,
-           "nh_mat_duplicate: matrix '%s' has %" PRId64 " remote blocks not "
-           "yet assembled (call nh_mat_assemble first)",
-           src->name, src->pending.n);
   *out = NULL;
-  nh_err err = mat_alloc(src->dom, src->norb_of_z, name, out);
+  nh_err err = NH_OK;
+  if (src->pending.n)
+    err = nh_error_set(NH_ERR_ARG, __FILE__, __LINE__, __func__,
+                       "nh_mat_duplicate: matrix '%s' has %" PRId64
+                       " remote blocks not yet assembled (call "
+                       "nh_mat_assemble first)",
+                       src->name, src->pending.n);
+  if (!err)
+    err = mat_alloc(src->dom, src->norb_of_z, name, out);
   if (!err)
     err = mat_copy(src, copy_values, *out);
+  err = nh_ctx_agree(src->ctx, err);
   if (err)
     nh_mat_destroy(out);
-  NH_CALL(nh_ctx_agree(src->ctx, err));
+  NH_CALL(err);
   return NH_OK;
 }
 

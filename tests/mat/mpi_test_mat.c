@@ -693,6 +693,20 @@ static void test_errors(void **state) {
                     "remote blocks must concern atoms the sender owns");
   }
   assert_int_equal(nh_mat_nblocks(m), 0);
+  /* A remote block buffered on the last rank only: duplicate must fail on
+   * every rank (collectively, not hang), and work after assembly. */
+  nh_mat *dup = NULL;
+  if (ctx->rank == ctx->size - 1 && at->nlocal > 0)
+    assert_nh_ok(nh_mat_set_remote(m, at->gid[0], at->gid[0], n0, b));
+  assert_nh_fails(nh_mat_duplicate(m, 1, "D", &dup), NH_ERR_ARG,
+                  "remote blocks not yet assembled");
+  assert_null(dup);
+  assert_nh_ok(nh_mat_assemble(m));
+  assert_nh_ok(nh_mat_duplicate(m, 1, "D", &dup));
+  int64_t nb;
+  assert_nh_ok(nh_mat_global_size(dup, &nb, NULL));
+  assert_int_equal(nb, 1);
+  nh_mat_destroy(&dup);
   assert_nh_fails(nh_mat_symmetrize(m, "average"), NH_ERR_ARG,
                   "\"fill\" or \"mean\"");
   /* Collective failures: every rank gets the same error. */
