@@ -84,7 +84,7 @@ nh_err nh_atom_destroy(nh_atom **a);
 /* Interpolated rho_a(r) and V_na(r) for any r >= 0 (cubic Hermite in ln r
  * from the values and exact derivatives at the grid points; constant
  * inside r[0]; 0 beyond r_cut). The derivative d/dr goes into *d if d is
- * not NULL. */
+ * not NULL. They only read the atom: safe to call from many threads. */
 double nh_atom_rho(const nh_atom *a, double r, double *d);
 double nh_atom_vna(const nh_atom *a, double r, double *d);
 

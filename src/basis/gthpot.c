@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "cp2kfile.h"
+#include "nextham/basis.h"
 #include "nextham/structure.h"
 
 /* Next content line of the entry; fails with `what` if the entry ends. */
@@ -134,7 +135,7 @@ static nh_err read_entry(nh_cp2k_reader *r, nh_gth *g) {
 }
 
 nh_err nh_gth_load(nh_gth *g, int z, const char *file, const char *name) {
-  NH_CHECK(z >= 1 && z <= 118, NH_ERR_ARG, "invalid atomic number %d", z);
+  NH_CHECK(z >= 1 && z <= NH_MAX_Z, NH_ERR_ARG, "invalid atomic number %d", z);
   NH_CHECK(name && name[0], NH_ERR_INPUT, "no potential name given for %s",
            nh_element_symbol(z));
   memset(g, 0, sizeof *g);
