@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 #include <mpi.h>
 
@@ -49,6 +51,17 @@ static inline const nh_ctx *nh_test_ctx(void) {
     assert_int_equal(nh_t_err_, (code));                                       \
     assert_non_null(strstr(nh_error_message(), (needle)));                     \
     nh_error_clear();                                                          \
+  } while (0)
+
+/* |x - y| <= tol in double precision, printing both values when not.
+ * (cmocka's assert_float_equal casts to float: useless below ~1e-7.) */
+#define assert_close(x, y, tol)                                                \
+  do {                                                                         \
+    double x_ = (x), y_ = (y);                                                 \
+    if (!(fabs(x_ - y_) <= (tol)))                                             \
+      fprintf(stderr, "%s = %.17g, %s = %.17g, difference %.3g > %.3g\n",     \
+              #x, x_, #y, y_, fabs(x_ - y_), (double)(tol));                   \
+    assert_true(fabs(x_ - y_) <= (tol));                                       \
   } while (0)
 
 /* Path of a file under the source tree (tests/data/...). */

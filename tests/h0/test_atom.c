@@ -13,17 +13,6 @@
 #include "nextham/structure.h"
 #include "radial.h"
 
-/* |x - y| <= tol (cmocka's assert_float_equal also accepts a relative
- * difference of FLT_EPSILON, too loose here). */
-#define assert_close(x, y, tol)                                                \
-  do {                                                                         \
-    double x_ = (x), y_ = (y);                                                 \
-    if (!(fabs(x_ - y_) <= (tol)))                                             \
-      fprintf(stderr, "%s = %.15g, %s = %.15g, difference %.3g > %.3g\n", #x, \
-              x_, #y, y_, fabs(x_ - y_), (double)(tol));                       \
-    assert_true(fabs(x_ - y_) <= (tol));                                       \
-  } while (0)
-
 #define CP2K_HARTREE_EV 27.2113838565563 /* CP2K 2023.1's [a.u.] -> [eV] */
 
 typedef struct ref {

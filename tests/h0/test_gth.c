@@ -11,17 +11,6 @@
 #include "nextham/gth.h"
 #include "nextham/structure.h"
 
-/* |x - y| <= tol (cmocka's assert_float_equal also accepts a relative
- * difference of FLT_EPSILON, too loose here). */
-#define assert_close(x, y, tol)                                                \
-  do {                                                                         \
-    double x_ = (x), y_ = (y);                                                 \
-    if (!(fabs(x_ - y_) <= (tol)))                                             \
-      fprintf(stderr, "%s = %.15g, %s = %.15g, difference %.3g > %.3g\n", #x, \
-              x_, #y, y_, fabs(x_ - y_), (double)(tol));                       \
-    assert_true(fabs(x_ - y_) <= (tol));                                       \
-  } while (0)
-
 static nh_gth load(int z, const char *file, const char *name) {
   nh_gth g;
   assert_nh_ok(nh_gth_load(&g, z, file, name));

@@ -155,26 +155,26 @@ static void test_sph_cp2k_polynomials(void **state) {
    * Y_3,+3(x) = sqrt(35/(32 pi)), Y_1,-1(y) = +sqrt(3/4pi) (no CS phase) */
   const double ex[3] = {2.0, 0.0, 0.0}, ey[3] = {0, 0.5, 0}, ez[3] = {0, 0, 1};
   assert_nh_ok(nh_irreps_sph(3, ex, Y, NULL));
-  assert_float_equal(Y[0], 0.28209479177387814, 1e-16);
-  assert_float_equal(Y[nh_irreps_idx(1, 1)], 0.4886025119029199, 1e-15);
-  assert_float_equal(Y[nh_irreps_idx(3, 3)], 0.5900435899266435, 1e-15);
-  assert_float_equal(Y[nh_irreps_idx(3, -3)], 0.0, 1e-16);
+  assert_close(Y[0], 0.28209479177387814, 1e-16);
+  assert_close(Y[nh_irreps_idx(1, 1)], 0.4886025119029199, 1e-15);
+  assert_close(Y[nh_irreps_idx(3, 3)], 0.5900435899266435, 1e-15);
+  assert_close(Y[nh_irreps_idx(3, -3)], 0.0, 1e-16);
   assert_nh_ok(nh_irreps_sph(3, ey, Y, NULL));
-  assert_float_equal(Y[nh_irreps_idx(1, -1)], 0.4886025119029199, 1e-15);
+  assert_close(Y[nh_irreps_idx(1, -1)], 0.4886025119029199, 1e-15);
   assert_nh_ok(nh_irreps_sph(3, ez, Y, NULL));
-  assert_float_equal(Y[nh_irreps_idx(2, 0)], 0.6307831305050401, 1e-15);
+  assert_close(Y[nh_irreps_idx(2, 0)], 0.6307831305050401, 1e-15);
   /* l = 4 from the standard tables: Y_40, Y_44, Y_4,-4 */
   const double r[3] = {0.3, -0.7, 0.5};
   const double n = sqrt(0.83), x = r[0] / n, y = r[1] / n, z = r[2] / n;
   assert_nh_ok(nh_irreps_sph(4, r, Y, NULL));
-  assert_float_equal(Y[nh_irreps_idx(4, 0)],
+  assert_close(Y[nh_irreps_idx(4, 0)],
                      3.0 / (16 * sqrt(M_PI)) * (35 * pow(z, 4) - 30 * z * z + 3),
                      1e-15);
-  assert_float_equal(Y[nh_irreps_idx(4, 4)],
+  assert_close(Y[nh_irreps_idx(4, 4)],
                      3.0 / 16 * sqrt(35 / M_PI) *
                          (pow(x, 4) - 6 * x * x * y * y + pow(y, 4)),
                      1e-15);
-  assert_float_equal(Y[nh_irreps_idx(4, -4)],
+  assert_close(Y[nh_irreps_idx(4, -4)],
                      0.75 * sqrt(35 / M_PI) * x * y * (x * x - y * y), 1e-15);
 }
 
@@ -194,8 +194,8 @@ static void test_sph_solid_and_errors(void **state) {
   assert_true(maxrel < 1e-14);
   const double zero[3] = {0, 0, 0};
   assert_nh_ok(nh_irreps_solid(2, zero, S, NULL));
-  assert_float_equal(S[0], 0.5 / sqrt(M_PI), 1e-16);
-  assert_float_equal(S[nh_irreps_idx(2, 1)], 0.0, 0.0);
+  assert_close(S[0], 0.5 / sqrt(M_PI), 1e-16);
+  assert_close(S[nh_irreps_idx(2, 1)], 0.0, 0.0);
   assert_nh_fails(nh_irreps_sph(2, zero, Y, NULL), NH_ERR_ARG, "zero vector");
   assert_nh_fails(nh_irreps_sph(9, r, Y, NULL), NH_ERR_ARG, "lmax = 9");
 }
@@ -354,7 +354,7 @@ static void test_wigner_group(void **state) {
   static const int perm[3] = {1, 2, 0};
   for (int m = 0; m < 3; m++)
     for (int n = 0; n < 3; n++)
-      assert_float_equal(dblock(D2, 1)[3 * m + n], R2[3 * perm[m] + perm[n]], 0.0);
+      assert_close(dblock(D2, 1)[3 * m + n], R2[3 * perm[m] + perm[n]], 0.0);
   double ortho = 0.0, hom = 0.0;
   for (int l = 0; l <= LM; l++) {
     const int n = 2 * l + 1;
@@ -379,10 +379,10 @@ static void test_wigner_group(void **state) {
   const double Rz[9] = {cos(a), -sin(a), 0, sin(a), cos(a), 0, 0, 0, 1};
   assert_nh_ok(nh_irreps_wigner(LM, Rz, D1));
   const double *D8 = dblock(D1, 8);
-  assert_float_equal(D8[16 * 17 + 16], cos(8 * a), 1e-14); /* (8, 8)   */
-  assert_float_equal(D8[16 * 17 + 0], -sin(8 * a), 1e-14); /* (8, -8)  */
-  assert_float_equal(D8[0 * 17 + 16], sin(8 * a), 1e-14);  /* (-8, 8)  */
-  assert_float_equal(D8[8 * 17 + 8], 1.0, 1e-14);          /* (0, 0)   */
+  assert_close(D8[16 * 17 + 16], cos(8 * a), 1e-14); /* (8, 8)   */
+  assert_close(D8[16 * 17 + 0], -sin(8 * a), 1e-14); /* (8, -8)  */
+  assert_close(D8[0 * 17 + 16], sin(8 * a), 1e-14);  /* (-8, 8)  */
+  assert_close(D8[8 * 17 + 8], 1.0, 1e-14);          /* (0, 0)   */
   const double bad[9] = {1, 0, 0, 0, 1, 0, 0, 0.1, 1};
   assert_nh_fails(nh_irreps_wigner(2, bad, D1), NH_ERR_ARG, "non-orthogonal");
 }
@@ -479,9 +479,9 @@ static void test_cg_orthogonal(void **state) {
          "max err %.2e; nnz %d (4, 8) %d (8, 8)\n", maxerr, cg4->nnz, cg8->nnz);
   assert_true(maxerr < 1e-14);
   /* C^{00}_{l m l m'} = (-1)^l δ/√(2l+1) (Condon–Shortley complex CG signs) */
-  assert_float_equal(nh_irreps_cg_get(cg4, 1, 1, 1, 1, 0, 0), -1 / sqrt(3.0), 1e-16);
-  assert_float_equal(nh_irreps_cg_get(cg4, 2, -1, 2, -1, 0, 0), 1 / sqrt(5.0), 1e-16);
-  assert_float_equal(nh_irreps_cg_get(cg4, 2, -1, 2, 1, 0, 0), 0.0, 0.0);
+  assert_close(nh_irreps_cg_get(cg4, 1, 1, 1, 1, 0, 0), -1 / sqrt(3.0), 1e-16);
+  assert_close(nh_irreps_cg_get(cg4, 2, -1, 2, -1, 0, 0), 1 / sqrt(5.0), 1e-16);
+  assert_close(nh_irreps_cg_get(cg4, 2, -1, 2, 1, 0, 0), 0.0, 0.0);
   nh_irreps_cg_destroy(&cg8);
   assert_null(cg8);
   assert_nh_fails(nh_irreps_cg_create(9, 8, &cg8), NH_ERR_ARG, "lmax_in = 9");
@@ -610,7 +610,7 @@ static void test_block_roundtrip_and_transpose(void **state) {
   assert_nh_ok(nh_irreps_block_to_irreps(cg4, 3, 3, big + 5, 20, b));
   assert_nh_ok(nh_irreps_irreps_to_block(cg4, 3, 3, b, back + 5, 20));
   for (int i = 0; i < 20 * 7; i++)
-    assert_float_equal(back[i], big[i], 1e-14);
+    assert_close(back[i], big[i], 1e-14);
   assert_nh_fails(nh_irreps_block_to_irreps(cg4, 5, 1, big, 20, b), NH_ERR_ARG,
                   "lmax_in >= 5");
 }
@@ -629,11 +629,11 @@ static void test_block_pp_physics(void **state) {
   const double dot = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
   const double cr[3] = {u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2],
                         u[0] * v[1] - u[1] * v[0]};
-  assert_float_equal(b[0], -dot / sqrt(3.0), 1e-15);
+  assert_close(b[0], -dot / sqrt(3.0), 1e-15);
   for (int k = 0; k < 3; k++) /* b_1 = (u×v)/√2 in (y, z, x) order */
-    assert_float_equal(b[1 + k], cr[perm[k]] / sqrt(2.0), 1e-15);
+    assert_close(b[1 + k], cr[perm[k]] / sqrt(2.0), 1e-15);
   /* b_2 is traceless symmetric: b_2,0 = (2 u_z v_z - u_x v_x - u_y v_y)/√6 */
-  assert_float_equal(b[4 + 2], (2 * u[2] * v[2] - u[0] * v[0] - u[1] * v[1]) / sqrt(6.0),
+  assert_close(b[4 + 2], (2 * u[2] * v[2] - u[0] * v[0] - u[1] * v[1]) / sqrt(6.0),
                      1e-15);
 }
 
@@ -744,13 +744,13 @@ static void test_pad_basis_sets(void **state) {
   double B[5 * 13], P[29 * 29], B2[5 * 13];
   random_block(5 * 13, B);
   assert_nh_ok(nh_irreps_pad_scatter(pad, 0, 1, B, 13, P));
-  assert_float_equal(P[3 * 29 + 12], B[2 * 13 + 8], 0.0); /* H p_y, C d_-2 */
+  assert_close(P[3 * 29 + 12], B[2 * 13 + 8], 0.0); /* H p_y, C d_-2 */
   double outside = 0.0;
   for (int i = 0; i < 29; i++)
     for (int j = 0; j < 29; j++)
       if (!pad->mask[0 * 29 + i] || !pad->mask[1 * 29 + j])
         outside = fmax(outside, fabs(P[i * 29 + j]));
-  assert_float_equal(outside, 0.0, 0.0);
+  assert_close(outside, 0.0, 0.0);
   assert_nh_ok(nh_irreps_pad_gather(pad, 0, 1, P, B2, 13));
   assert_memory_equal(B, B2, sizeof B);
   assert_nh_fails(nh_irreps_pad_scatter(pad, 0, 5, B, 13, P), NH_ERR_ARG,
@@ -844,7 +844,7 @@ static void test_pairs_features(void **state) {
         assert_true(mx > 0.0);
       } else {
         nzero++;
-        assert_float_equal(mx, 0.0, 0.0);
+        assert_close(mx, 0.0, 0.0);
       }
     }
   assert_int_equal(nlive + nzero, pp->chan[pp->nkind]);
