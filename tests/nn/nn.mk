@@ -5,3 +5,10 @@ TESTS += tests/nn/test_irreps
 tests_nn_test_irreps_SOURCES = tests/nn/test_irreps.c
 tests_nn_test_irreps_CPPFLAGS = $(NH_TEST_CPPFLAGS)
 tests_nn_test_irreps_LDADD = $(NH_TEST_LDADD)
+# The network layers: finite-difference gradients, equivariance,
+# permutations (serial, runs once).
+check_PROGRAMS += tests/nn/test_layers
+TESTS += tests/nn/test_layers
+tests_nn_test_layers_SOURCES = tests/nn/test_layers.c
+tests_nn_test_layers_CPPFLAGS = $(NH_TEST_CPPFLAGS)
+tests_nn_test_layers_LDADD = $(NH_TEST_LDADD)

@@ -1,0 +1,705 @@
+/* Tests of the network layers (include/nextham/nn.h): for every layer a
+ * central finite-difference check of backward against forward, with
+ * respect to every parameter and every input (double precision, largest
+ * relative error < 1e-6, printed like llm.c's test_gpt2.c); equivariance
+ * under random proper and improper rotations to 1e-12; permutation
+ * equivariance of the attention; TraceGrad features against a finite-
+ * difference gradient of z; output blocks rotating as D^{l1} ΔH D^{l2}ᵀ. */
+#include "nhtest.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "nextham/nn.h"
+
+#define FD_TOL 1e-6
+#define EQ_TOL 1e-12
+
+/* ---------------------------------------------------------------- helpers */
+
+static unsigned long long rng_state = 0x9E3779B97F4A7C15ULL;
+static double urand(void) { /* xorshift64, uniform in [0, 1) */
+  rng_state ^= rng_state << 13;
+  rng_state ^= rng_state >> 7;
+  rng_state ^= rng_state << 17;
+  return (rng_state >> 11) * (1.0 / 9007199254740992.0);
+}
+static void fill(double *x, size_t n, double lo, double hi) {
+  for (size_t i = 0; i < n; i++)
+    x[i] = lo + (hi - lo) * urand();
+}
+static double *alloc(size_t n) {
+  double *p = NULL;
+  assert_nh_ok(nh_calloc(n ? n : 1, sizeof(double), &p));
+  return p;
+}
+
+/* A random rotation (unit quaternion), negated when improper. */
+static void random_rotation(double R[9], int improper) {
+  double q[4], n = 0.0;
+  for (int i = 0; i < 4; i++) {
+    q[i] = 2.0 * urand() - 1.0;
+    n += q[i] * q[i];
+  }
+  n = sqrt(n);
+  const double a = q[0] / n, b = q[1] / n, c = q[2] / n, d = q[3] / n;
+  const double M[9] = {a * a + b * b - c * c - d * d, 2 * (b * c - a * d),
+                       2 * (b * d + a * c),           2 * (b * c + a * d),
+                       a * a - b * b + c * c - d * d, 2 * (c * d - a * b),
+                       2 * (b * d - a * c),           2 * (c * d + a * b),
+                       a * a - b * b - c * c + d * d};
+  for (int i = 0; i < 9; i++)
+    R[i] = improper ? -M[i] : M[i];
+}
+
+static double max_abs(const double *x, size_t n) {
+  double m = 0.0;
+  for (size_t i = 0; i < n; i++)
+    m = fmax(m, fabs(x[i]));
+  return m;
+}
+static double max_diff(const double *x, const double *y, size_t n) {
+  double m = 0.0;
+  for (size_t i = 0; i < n; i++)
+    m = fmax(m, fabs(x[i] - y[i]));
+  return m;
+}
+static double dot(const double *x, const double *y, size_t n) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; i++)
+    s += x[i] * y[i];
+  return s;
+}
+
+/* Central differences of loss(ctx) in every entry of x against grad[n]; the
+ * error of entry i is |fd - g| / max(|fd|, |g|, 1e-2 max_j |g_j|). */
+typedef double (*loss_fn)(void *ctx);
+static void check_grad(const char *what, loss_fn loss, void *ctx, double *x,
+                       size_t n, const double *grad) {
+  const double scale = 1e-2 * max_abs(grad, n);
+  double worst = 0.0, worst_abs = 0.0;
+  for (size_t i = 0; i < n; i++) {
+    const double x0 = x[i], h = 1e-5 * fmax(1.0, fabs(x0));
+    x[i] = x0 + h;
+    const double fp = loss(ctx);
+    x[i] = x0 - h;
+    const double fm = loss(ctx);
+    x[i] = x0;
+    const double fd = (fp - fm) / (2.0 * h), diff = fabs(fd - grad[i]);
+    const double den = fmax(fmax(fabs(fd), fabs(grad[i])), scale);
+    worst = fmax(worst, den > 0.0 ? diff / den : diff);
+    worst_abs = fmax(worst_abs, diff);
+  }
+  printf("  fd %-28s %5zu entries  max |g| %.3e  max diff %.2e  rel %.2e\n",
+         what, n, max_abs(grad, n), worst_abs, worst);
+  assert_true(max_abs(grad, n) > 0.0); /* a zero gradient checks nothing */
+  assert_true(worst < FD_TOL);
+}
+
+/* Irreps sets used throughout: two parities, several L, a kind of each
+ * sign s = p(-1)^L. */
+static void irreps_a(nh_nn_irreps *ir) { /* 0e 1e 1o 2e 3o, dim 56 */
+  const int L[] = {0, 1, 1, 2, 3}, p[] = {1, 1, -1, 1, -1}, m[] = {4, 2, 4, 4, 2};
+  assert_nh_ok(nh_nn_irreps_set(ir, 5, L, p, m));
+}
+static void irreps_b(nh_nn_irreps *ir) { /* 0e 0o 1o 2e 2o 4e */
+  const int L[] = {0, 0, 1, 2, 2, 4}, p[] = {1, -1, -1, 1, -1, 1},
+            m[] = {3, 2, 2, 3, 2, 2};
+  assert_nh_ok(nh_nn_irreps_set(ir, 6, L, p, m));
+}
+
+/* Rotation data: R, Wigner D and the improper flag. */
+typedef struct rot {
+  double R[9], D[969];
+  int improper;
+} rot;
+static void rot_make(rot *r, int improper) {
+  random_rotation(r->R, improper);
+  r->improper = improper;
+  assert_nh_ok(nh_irreps_wigner(NH_IRREPS_LMAX, r->R, r->D));
+}
+static void rotate_vecs(const rot *r, const double *v, double *out, int n) {
+  for (int i = 0; i < n; i++)
+    for (int a = 0; a < 3; a++)
+      out[3 * i + a] = r->R[3 * a] * v[3 * i] + r->R[3 * a + 1] * v[3 * i + 1] +
+                       r->R[3 * a + 2] * v[3 * i + 2];
+}
+
+static void expect_equal(const char *what, const double *x, const double *y,
+                         size_t n) {
+  const double d = max_diff(x, y, n), s = fmax(1.0, max_abs(x, n));
+  printf("  eq %-40s max diff %.2e (|out| %.2e)\n", what, d, max_abs(x, n));
+  assert_true(max_abs(x, n) > 1e-3); /* a zero output checks nothing */
+  assert_true(d < EQ_TOL * s);
+}
+
+/* ------------------------------------------------------------------ tests */
+
+static void test_irreps_set(void **state) {
+  (void)state;
+  nh_nn_irreps ir;
+  irreps_a(&ir);
+  assert_int_equal(ir.dim, 4 + 6 + 12 + 20 + 14);
+  assert_int_equal(ir.off[3], 4 + 6 + 12);
+  assert_int_equal(ir.lmax, 3);
+  assert_int_equal(nh_nn_irreps_find(&ir, 1, -1), 2);
+  assert_int_equal(nh_nn_irreps_find(&ir, 2, -1), -1);
+  const int L[] = {1, 0}, p[] = {1, 1}, m[] = {1, 1};
+  assert_nh_fails(nh_nn_irreps_set(&ir, 2, L, p, m), NH_ERR_ARG,
+                  "out of order");
+  const int L2[] = {0, 0}, p2[] = {1, 1};
+  assert_nh_fails(nh_nn_irreps_set(&ir, 2, L2, p2, m), NH_ERR_ARG,
+                  "out of order");
+  const int p3[] = {1, 0};
+  assert_nh_fails(nh_nn_irreps_set(&ir, 2, L2, p3, m), NH_ERR_ARG, "parity");
+}
+
+/* --- linear --- */
+typedef struct lin_ctx {
+  nh_nn_irreps in, out;
+  int n;
+  double *x, *p, *y, *w;
+} lin_ctx;
+static double lin_loss(void *c_) {
+  lin_ctx *c = c_;
+  nh_nn_linear_forward(c->y, c->x, c->p, &c->in, &c->out, c->n);
+  return dot(c->y, c->w, (size_t)c->n * c->out.dim);
+}
+
+static void test_linear(void **state) {
+  (void)state;
+  lin_ctx c = {.n = 3};
+  irreps_a(&c.in);
+  irreps_b(&c.out);
+  const size_t np = nh_nn_linear_nparams(&c.in, &c.out);
+  /* 0e: 3·4 + 3 bias, 1o: 2·4, 2e: 3·4; 0o, 2o, 4e have no input */
+  assert_int_equal(np, 12 + 3 + 8 + 12);
+  const size_t nx = (size_t)c.n * c.in.dim, ny = (size_t)c.n * c.out.dim;
+  c.x = alloc(nx), c.p = alloc(np), c.y = alloc(ny), c.w = alloc(ny);
+  double *dx = alloc(nx), *dp = alloc(np), *x2 = alloc(nx), *y2 = alloc(ny),
+         *y3 = alloc(ny);
+  fill(c.x, nx, -1, 1), fill(c.p, np, -1, 1), fill(c.w, ny, -1, 1);
+  lin_loss(&c);
+  /* an exact value: channel 0 of 0e is W_00..W_03 · x_0e + b_0 */
+  double ref = c.p[12];
+  for (int j = 0; j < 4; j++)
+    ref += c.p[j] * c.x[j];
+  assert_true(fabs(c.y[0] - ref) < 1e-15);
+  assert_true(max_abs(c.y + c.out.off[4], 10) == 0.0); /* 2o: no input */
+  nh_nn_linear_backward(dx, dp, c.w, c.x, c.p, &c.in, &c.out, c.n);
+  check_grad("linear params", lin_loss, &c, c.p, np, dp);
+  check_grad("linear input", lin_loss, &c, c.x, nx, dx);
+  for (int imp = 0; imp < 2; imp++) {
+    rot r;
+    rot_make(&r, imp);
+    nh_nn_irreps_rotate(&c.in, r.D, imp, c.n, c.x, x2);
+    nh_nn_linear_forward(y2, x2, c.p, &c.in, &c.out, c.n);
+    nh_nn_linear_forward(c.y, c.x, c.p, &c.in, &c.out, c.n);
+    nh_nn_irreps_rotate(&c.out, r.D, imp, c.n, c.y, y3);
+    expect_equal(imp ? "linear, improper R" : "linear, proper R", y3, y2, ny);
+  }
+  nh_free(&c.x), nh_free(&c.p), nh_free(&c.y), nh_free(&c.w);
+  nh_free(&dx), nh_free(&dp), nh_free(&x2), nh_free(&y2), nh_free(&y3);
+}
+
+/* --- layer norm --- */
+typedef struct norm_ctx {
+  nh_nn_irreps ir;
+  int n;
+  double *x, *p, *y, *w;
+} norm_ctx;
+static double norm_loss(void *c_) {
+  norm_ctx *c = c_;
+  nh_nn_norm_forward(c->y, c->x, c->p, &c->ir, c->n);
+  return dot(c->y, c->w, (size_t)c->n * c->ir.dim);
+}
+
+static void test_norm(void **state) {
+  (void)state;
+  norm_ctx c = {.n = 3};
+  irreps_a(&c.ir);
+  const size_t np = nh_nn_norm_nparams(&c.ir), nx = (size_t)c.n * c.ir.dim;
+  assert_int_equal(np, 4 + 4 + 2 + 4 + 2 + 4);
+  c.x = alloc(nx), c.p = alloc(np), c.y = alloc(nx), c.w = alloc(nx);
+  double *dx = alloc(nx), *dp = alloc(np), *x2 = alloc(nx), *y2 = alloc(nx),
+         *y3 = alloc(nx);
+  fill(c.x, nx, -1, 1), fill(c.p, np, 0.5, 1.5), fill(c.w, nx, -1, 1);
+  /* unit gains, zero bias: 0e has mean 0 and variance ~1, others RMS ~1 */
+  for (size_t j = 0; j < np; j++)
+    c.p[j] = j < np - 4 ? 1.0 : 0.0;
+  norm_loss(&c);
+  for (int k = 0; k < c.ir.nkind; k++) {
+    const int cnt = c.ir.mul[k] * (2 * c.ir.L[k] + 1);
+    double s = 0.0, s2 = 0.0;
+    for (int j = 0; j < cnt; j++) {
+      s += c.y[c.ir.off[k] + j];
+      s2 += c.y[c.ir.off[k] + j] * c.y[c.ir.off[k] + j];
+    }
+    if (k == 0)
+      assert_true(fabs(s) < 1e-14);
+    assert_true(fabs(s2 / cnt - 1.0) < 1e-4); /* eps = 1e-6 */
+  }
+  fill(c.p, np, 0.5, 1.5);
+  nh_nn_norm_backward(dx, dp, c.w, c.x, c.p, &c.ir, c.n);
+  check_grad("norm params", norm_loss, &c, c.p, np, dp);
+  check_grad("norm input", norm_loss, &c, c.x, nx, dx);
+  for (int imp = 0; imp < 2; imp++) {
+    rot r;
+    rot_make(&r, imp);
+    nh_nn_irreps_rotate(&c.ir, r.D, imp, c.n, c.x, x2);
+    nh_nn_norm_forward(y2, x2, c.p, &c.ir, c.n);
+    nh_nn_norm_forward(c.y, c.x, c.p, &c.ir, c.n);
+    nh_nn_irreps_rotate(&c.ir, r.D, imp, c.n, c.y, y3);
+    expect_equal(imp ? "norm, improper R" : "norm, proper R", y3, y2, nx);
+  }
+  nh_free(&c.x), nh_free(&c.p), nh_free(&c.y), nh_free(&c.w);
+  nh_free(&dx), nh_free(&dp), nh_free(&x2), nh_free(&y2), nh_free(&y3);
+}
+
+/* --- radial basis --- */
+typedef struct rad_ctx {
+  int nb, E;
+  double rc, *r, *y, *w;
+} rad_ctx;
+static double rad_loss(void *c_) {
+  rad_ctx *c = c_;
+  nh_nn_radial_forward(c->y, c->r, c->nb, c->rc, c->E);
+  return dot(c->y, c->w, (size_t)c->E * c->nb);
+}
+
+static void test_radial(void **state) {
+  (void)state;
+  rad_ctx c = {.nb = 8, .E = 6, .rc = 5.0};
+  double r[6] = {0.3, 1.1, 2.5, 3.7, 4.6, 4.95}, y[48], w[48], dr[6] = {0};
+  c.r = r, c.y = y, c.w = w;
+  fill(w, 48, -1, 1);
+  rad_loss(&c);
+  /* e_1(rc/2) = sqrt(2/rc) · sin(π/2)/(rc/2) · u(1/2), u(1/2) = 1 - 28/64 +
+   * 48/128 - 21/256 */
+  const double u = 1.0 - 28.0 / 64 + 48.0 / 128 - 21.0 / 256;
+  double half = 2.5, e1;
+  nh_nn_radial_forward(&e1, &half, 1, 5.0, 1);
+  assert_true(fabs(e1 - sqrt(2.0 / 5.0) / 2.5 * u) < 1e-15);
+  /* beyond the cutoff: exactly 0, and smooth up to it */
+  double far = 5.2, z[8], at = 5.0;
+  nh_nn_radial_forward(z, &far, 8, 5.0, 1);
+  assert_true(max_abs(z, 8) == 0.0);
+  nh_nn_radial_forward(z, &at, 8, 5.0, 1);
+  assert_true(max_abs(z, 8) < 1e-15);
+  nh_nn_radial_backward(dr, w, r, c.nb, c.rc, c.E);
+  check_grad("radial basis r", rad_loss, &c, r, 6, dr);
+}
+
+/* --- MLP (and its second-order backward) --- */
+typedef struct mlp_ctx {
+  nh_nn_mlp mlp;
+  int rows;
+  double *x, *p, *y, *w, *cache, *work, *ones, *g, *v;
+} mlp_ctx;
+static double mlp_loss(void *c_) {
+  mlp_ctx *c = c_;
+  nh_nn_mlp_forward(c->y, c->cache, c->x, c->p, &c->mlp, c->rows);
+  return dot(c->y, c->w, (size_t)c->rows * c->mlp.size[c->mlp.nlayer]);
+}
+/* S = Σ_rows v·∇_x φ, φ = Σ_j y_j, from the first-order backward. */
+static double mlp_loss_v(void *c_) {
+  mlp_ctx *c = c_;
+  const size_t nx = (size_t)c->rows * c->mlp.size[0];
+  nh_nn_mlp_forward(c->y, c->cache, c->x, c->p, &c->mlp, c->rows);
+  memset(c->g, 0, nx * sizeof(double));
+  nh_nn_mlp_backward(c->g, NULL, c->ones, NULL, c->work, c->cache, c->x, c->p,
+                     &c->mlp, c->rows);
+  return dot(c->g, c->v, nx);
+}
+
+static void test_mlp(void **state) {
+  (void)state;
+  for (int depth = 1; depth <= 3; depth++) {
+    const int size[] = {5, 7, 6, 3};
+    int sz[4];
+    for (int l = 0; l < depth; l++)
+      sz[l] = size[l];
+    sz[depth] = 3;
+    mlp_ctx c = {.rows = 4};
+    assert_nh_ok(nh_nn_mlp_set(&c.mlp, depth, sz));
+    const size_t np = nh_nn_mlp_nparams(&c.mlp), nx = (size_t)c.rows * 5,
+                 ny = (size_t)c.rows * 3;
+    c.x = alloc(nx), c.p = alloc(np), c.y = alloc(ny), c.w = alloc(ny);
+    c.cache = alloc(nh_nn_mlp_cache(&c.mlp, c.rows));
+    c.work = alloc(nh_nn_mlp_work(&c.mlp, c.rows));
+    c.ones = alloc(ny), c.g = alloc(nx), c.v = alloc(nx);
+    double *dx = alloc(nx), *dp = alloc(np);
+    fill(c.x, nx, -1, 1), fill(c.p, np, -1, 1), fill(c.w, ny, -1, 1);
+    fill(c.v, nx, -1, 1);
+    for (size_t j = 0; j < ny; j++)
+      c.ones[j] = 1.0;
+    char what[64];
+    mlp_loss(&c);
+    nh_nn_mlp_backward(dx, dp, c.w, NULL, c.work, c.cache, c.x, c.p, &c.mlp,
+                       c.rows);
+    snprintf(what, sizeof what, "mlp(%d) params", depth);
+    check_grad(what, mlp_loss, &c, c.p, np, dp);
+    snprintf(what, sizeof what, "mlp(%d) input", depth);
+    check_grad(what, mlp_loss, &c, c.x, nx, dx);
+    /* second order: backward with v (and no d_out) against FD of v·∇φ */
+    memset(dx, 0, nx * sizeof(double)), memset(dp, 0, np * sizeof(double));
+    mlp_loss_v(&c);
+    nh_nn_mlp_backward(dx, dp, NULL, c.v, c.work, c.cache, c.x, c.p, &c.mlp,
+                       c.rows);
+    snprintf(what, sizeof what, "mlp(%d) v·∇φ params", depth);
+    check_grad(what, mlp_loss_v, &c, c.p, np, dp);
+    if (depth > 1) { /* a linear map has no second derivative in x */
+      snprintf(what, sizeof what, "mlp(%d) v·∇φ input", depth);
+      check_grad(what, mlp_loss_v, &c, c.x, nx, dx);
+    }
+    nh_free(&c.x), nh_free(&c.p), nh_free(&c.y), nh_free(&c.w);
+    nh_free(&c.cache), nh_free(&c.work), nh_free(&c.ones), nh_free(&c.g);
+    nh_free(&c.v), nh_free(&dx), nh_free(&dp);
+  }
+}
+
+/* --- TraceGrad --- */
+typedef struct tg_ctx {
+  nh_nn_tracegrad tg;
+  int n;
+  double *f, *p, *g, *z, *wg, *wz, *cache, *work;
+} tg_ctx;
+static double tg_loss(void *c_) {
+  tg_ctx *c = c_;
+  nh_nn_tracegrad_forward(c->g, c->z, c->cache, c->work, c->f, c->p, &c->tg,
+                          c->n);
+  return dot(c->g, c->wg, (size_t)c->n * c->tg.ir.dim) +
+         dot(c->z, c->wz, (size_t)c->n * c->tg.nz);
+}
+static double tg_phi(void *c_) { /* Σ z */
+  tg_ctx *c = c_;
+  nh_nn_tracegrad_forward(c->g, c->z, c->cache, c->work, c->f, c->p, &c->tg,
+                          c->n);
+  double s = 0.0;
+  for (size_t j = 0; j < (size_t)c->n * c->tg.nz; j++)
+    s += c->z[j];
+  return s;
+}
+
+static void test_tracegrad(void **state) {
+  (void)state;
+  tg_ctx c = {.n = 3};
+  nh_nn_irreps ir;
+  irreps_a(&ir);
+  const int hidden[] = {10, 8};
+  assert_nh_ok(nh_nn_tracegrad_set(&c.tg, &ir, 2, hidden, 4));
+  assert_int_equal(c.tg.nin, 16 + 4);
+  const size_t np = nh_nn_tracegrad_nparams(&c.tg), nf = (size_t)c.n * ir.dim,
+               nz = (size_t)c.n * 4;
+  c.f = alloc(nf), c.p = alloc(np), c.g = alloc(nf), c.z = alloc(nz);
+  c.wg = alloc(nf), c.wz = alloc(nz);
+  c.cache = alloc(nh_nn_tracegrad_cache(&c.tg, c.n));
+  c.work = alloc(nh_nn_tracegrad_work(&c.tg, c.n));
+  double *df = alloc(nf), *dp = alloc(np), *g0 = alloc(nf), *f2 = alloc(nf),
+         *g2 = alloc(nf), *g3 = alloc(nf), *z0 = alloc(nz);
+  fill(c.f, nf, -1, 1), fill(c.p, np, -0.7, 0.7);
+  fill(c.wg, nf, -1, 1), fill(c.wz, nz, -1, 1);
+  /* the features are the gradient of Σ z: against central differences */
+  tg_phi(&c);
+  memcpy(g0, c.g, nf * sizeof(double));
+  check_grad("tracegrad g = ∂Σz/∂f", tg_phi, &c, c.f, nf, g0);
+  tg_loss(&c);
+  nh_nn_tracegrad_backward(df, dp, c.wg, c.wz, c.work, c.cache, c.f, c.p,
+                           &c.tg, c.n);
+  check_grad("tracegrad params", tg_loss, &c, c.p, np, dp);
+  check_grad("tracegrad input", tg_loss, &c, c.f, nf, df);
+  /* only d_g (the pure second-order path) */
+  memset(df, 0, nf * sizeof(double)), memset(dp, 0, np * sizeof(double));
+  memset(c.wz, 0, nz * sizeof(double));
+  tg_loss(&c);
+  nh_nn_tracegrad_backward(df, dp, c.wg, NULL, c.work, c.cache, c.f, c.p,
+                           &c.tg, c.n);
+  check_grad("tracegrad params (d_g only)", tg_loss, &c, c.p, np, dp);
+  check_grad("tracegrad input (d_g only)", tg_loss, &c, c.f, nf, df);
+  for (int imp = 0; imp < 2; imp++) {
+    rot r;
+    rot_make(&r, imp);
+    tg_loss(&c);
+    memcpy(g0, c.g, nf * sizeof(double)), memcpy(z0, c.z, nz * sizeof(double));
+    nh_nn_irreps_rotate(&ir, r.D, imp, c.n, c.f, f2);
+    nh_nn_tracegrad_forward(g2, c.z, c.cache, c.work, f2, c.p, &c.tg, c.n);
+    nh_nn_irreps_rotate(&ir, r.D, imp, c.n, g0, g3);
+    expect_equal(imp ? "tracegrad g, improper R" : "tracegrad g, proper R", g3,
+                 g2, nf);
+    expect_equal(imp ? "tracegrad z invariant, improper R"
+                     : "tracegrad z invariant, proper R", z0, c.z, nz);
+  }
+  nh_free(&c.f), nh_free(&c.p), nh_free(&c.g), nh_free(&c.z);
+  nh_free(&c.wg), nh_free(&c.wz), nh_free(&c.cache), nh_free(&c.work);
+  nh_free(&df), nh_free(&dp), nh_free(&g0), nh_free(&f2), nh_free(&g2);
+  nh_free(&g3), nh_free(&z0);
+}
+
+/* --- SO(2) convolution --- */
+typedef struct so2_ctx {
+  nh_nn_so2 s;
+  int E;
+  double *x, *rad, *r, *p, *y, *w, *work;
+} so2_ctx;
+static double so2_loss(void *c_) {
+  so2_ctx *c = c_;
+  assert_nh_ok(nh_nn_so2_forward(c->y, c->work, c->x, c->rad, c->r, c->p,
+                                 &c->s, c->E));
+  return dot(c->y, c->w, (size_t)c->E * c->s.out.dim);
+}
+
+static void so2_setup(so2_ctx *c, const nh_nn_irreps *in,
+                      const nh_nn_irreps *out, int E) {
+  c->E = E;
+  assert_nh_ok(nh_nn_so2_set(&c->s, in, out));
+  const size_t nx = (size_t)E * in->dim, ny = (size_t)E * out->dim;
+  c->x = alloc(nx), c->rad = alloc((size_t)E * c->s.nrad);
+  c->r = alloc(3 * (size_t)E), c->p = alloc(c->s.npar);
+  c->y = alloc(ny), c->w = alloc(ny);
+  c->work = alloc(nh_nn_so2_work(&c->s, E));
+  fill(c->x, nx, -1, 1), fill(c->rad, (size_t)E * c->s.nrad, -1, 1);
+  fill(c->r, 3 * (size_t)E, -3, 3), fill(c->p, c->s.npar, -1, 1);
+  fill(c->w, ny, -1, 1);
+}
+static void so2_free(so2_ctx *c) {
+  nh_free(&c->x), nh_free(&c->rad), nh_free(&c->r), nh_free(&c->p);
+  nh_free(&c->y), nh_free(&c->w), nh_free(&c->work);
+}
+
+static void test_so2(void **state) {
+  (void)state;
+  so2_ctx c;
+  nh_nn_irreps in, out;
+  irreps_a(&in);
+  irreps_b(&out);
+  so2_setup(&c, &in, &out, 5);
+  /* one edge exactly along -z and one along +z (frame special cases) */
+  c.r[0] = c.r[1] = 0.0, c.r[2] = -1.7;
+  c.r[3] = c.r[4] = 0.0, c.r[5] = 2.2;
+  assert_int_equal(c.s.mmax, 3);
+  assert_int_equal(c.s.nrad, 16 + 12 + 6 + 2);
+  const size_t nx = (size_t)c.E * in.dim, ny = (size_t)c.E * out.dim,
+               nr = (size_t)c.E * c.s.nrad;
+  double *dx = alloc(nx), *drad = alloc(nr), *dp = alloc(c.s.npar);
+  double *x2 = alloc(nx), *r2 = alloc(3 * c.E), *y2 = alloc(ny),
+         *y3 = alloc(ny);
+  so2_loss(&c);
+  assert_nh_ok(nh_nn_so2_backward(dx, drad, dp, c.w, c.work, c.x, c.rad, c.r,
+                                  c.p, &c.s, c.E));
+  check_grad("so2 params", so2_loss, &c, c.p, c.s.npar, dp);
+  check_grad("so2 input", so2_loss, &c, c.x, nx, dx);
+  check_grad("so2 radial weights", so2_loss, &c, c.rad, nr, drad);
+  for (int t = 0; t < 4; t++) {
+    const int imp = t % 2;
+    rot r;
+    rot_make(&r, imp);
+    so2_loss(&c);
+    nh_nn_irreps_rotate(&in, r.D, imp, c.E, c.x, x2);
+    rotate_vecs(&r, c.r, r2, c.E);
+    assert_nh_ok(
+        nh_nn_so2_forward(y2, c.work, x2, c.rad, r2, c.p, &c.s, c.E));
+    nh_nn_irreps_rotate(&out, r.D, imp, c.E, c.y, y3);
+    expect_equal(imp ? "so2, improper R" : "so2, proper R", y3, y2, ny);
+  }
+  /* a rotation about the edge itself leaves the frame's roll arbitrary:
+   * equivariance for r along z catches a non-SO(2)-equivariant mixing */
+  so2_free(&c);
+  nh_free(&dx), nh_free(&drad), nh_free(&dp), nh_free(&x2), nh_free(&r2);
+  nh_free(&y2), nh_free(&y3);
+}
+
+/* Time per edge of the SO(2) convolution, L_max = 4, 32 channels per kind,
+ * kinds 0e..4e and 1o..4o... (the (L, parity) set of a default model). */
+static void test_so2_timing(void **state) {
+  (void)state;
+  const int L[] = {0, 1, 1, 2, 2, 3, 3, 4, 4},
+            p[] = {1, 1, -1, 1, -1, 1, -1, 1, -1};
+  int mul[9];
+  for (int k = 0; k < 9; k++)
+    mul[k] = 32;
+  nh_nn_irreps ir;
+  assert_nh_ok(nh_nn_irreps_set(&ir, 9, L, p, mul));
+  so2_ctx c;
+  const int E = 512;
+  so2_setup(&c, &ir, &ir, E);
+  double *dx = alloc((size_t)E * ir.dim), *drad = alloc((size_t)E * c.s.nrad),
+         *dp = alloc(c.s.npar);
+  const double flops_gemm = 2.0 * c.s.nmat * E;
+  double tf = 1e30, tb = 1e30;
+  for (int rep = 0; rep < 3; rep++) {
+    double t0 = nh_wtime();
+    assert_nh_ok(nh_nn_so2_forward(c.y, c.work, c.x, c.rad, c.r, c.p, &c.s, E));
+    double t1 = nh_wtime();
+    assert_nh_ok(nh_nn_so2_backward(dx, drad, dp, c.w, c.work, c.x, c.rad, c.r,
+                                    c.p, &c.s, E));
+    double t2 = nh_wtime();
+    tf = fmin(tf, t1 - t0), tb = fmin(tb, t2 - t1);
+  }
+  printf("  so2 L_max=4, 9 kinds x 32 channels (dim %d), %zu weights, %d "
+         "edges:\n    forward %.1f us/edge (%.2f GFLOP/s in the dense W_m), "
+         "backward %.1f us/edge\n",
+         ir.dim, c.s.npar, E, 1e6 * tf / E, flops_gemm / tf * 1e-9,
+         1e6 * tb / E);
+  so2_free(&c);
+  nh_free(&dx), nh_free(&drad), nh_free(&dp);
+}
+
+/* --- attention --- */
+typedef struct attn_ctx {
+  nh_nn_attn at;
+  int N, E, *dst;
+  double *msg, *p, *y, *w, *work;
+} attn_ctx;
+static double attn_loss(void *c_) {
+  attn_ctx *c = c_;
+  nh_nn_attn_forward(c->y, c->work, c->msg, c->dst, c->p, &c->at, c->N, c->E);
+  return dot(c->y, c->w, (size_t)c->N * c->at.ir.dim);
+}
+
+static void test_attn(void **state) {
+  (void)state;
+  nh_nn_irreps ir;
+  const int L[] = {0, 1, 2}, p[] = {1, -1, 1}, m[] = {4, 2, 4};
+  assert_nh_ok(nh_nn_irreps_set(&ir, 3, L, p, m));
+  int dst[7] = {0, 0, 1, 2, 2, 2, 0}; /* node 3 has no incoming edge */
+  attn_ctx c = {.N = 4, .E = 7, .dst = dst};
+  assert_nh_ok(nh_nn_attn_set(&c.at, &ir, 2));
+  const size_t np = nh_nn_attn_nparams(&c.at), nm = (size_t)c.E * ir.dim,
+               ny = (size_t)c.N * ir.dim;
+  assert_int_equal(np, 8);
+  c.msg = alloc(nm), c.p = alloc(np), c.y = alloc(ny), c.w = alloc(ny);
+  c.work = alloc(nh_nn_attn_work(&c.at, c.N, c.E));
+  double *dm = alloc(nm), *dp = alloc(np), *m2 = alloc(nm), *y2 = alloc(ny),
+         *y3 = alloc(ny);
+  fill(c.msg, nm, -1, 1), fill(c.p, np, -1, 1), fill(c.w, ny, -1, 1);
+  attn_loss(&c);
+  /* one edge into node 1: weight 1, the message itself; node 3: zero */
+  assert_true(max_diff(c.y + ir.dim, c.msg + 2 * ir.dim, ir.dim) < 1e-15);
+  assert_true(max_abs(c.y + 3 * ir.dim, ir.dim) == 0.0);
+  assert_nh_fails(nh_nn_attn_set(&c.at, &ir, 3), NH_ERR_ARG, "multiple");
+  assert_nh_ok(nh_nn_attn_set(&c.at, &ir, 2));
+  nh_nn_attn_backward(dm, dp, c.w, c.work, c.msg, c.dst, c.p, &c.at, c.N, c.E);
+  check_grad("attention params", attn_loss, &c, c.p, np, dp);
+  check_grad("attention messages", attn_loss, &c, c.msg, nm, dm);
+  for (int imp = 0; imp < 2; imp++) {
+    rot r;
+    rot_make(&r, imp);
+    attn_loss(&c);
+    nh_nn_irreps_rotate(&ir, r.D, imp, c.E, c.msg, m2);
+    nh_nn_attn_forward(y2, c.work, m2, c.dst, c.p, &c.at, c.N, c.E);
+    nh_nn_irreps_rotate(&ir, r.D, imp, c.N, c.y, y3);
+    expect_equal(imp ? "attention, improper R" : "attention, proper R", y3, y2,
+                 ny);
+  }
+  /* permutation: node i -> pn[i], edge e -> pe[e] */
+  const int pn[4] = {2, 3, 1, 0}, pe[7] = {4, 0, 6, 2, 5, 1, 3};
+  int dst2[7];
+  for (int e = 0; e < c.E; e++) {
+    dst2[pe[e]] = pn[dst[e]];
+    memcpy(m2 + (size_t)pe[e] * ir.dim, c.msg + (size_t)e * ir.dim,
+           ir.dim * sizeof(double));
+  }
+  attn_loss(&c);
+  nh_nn_attn_forward(y2, c.work, m2, dst2, c.p, &c.at, c.N, c.E);
+  for (int i = 0; i < c.N; i++)
+    memcpy(y3 + (size_t)pn[i] * ir.dim, c.y + (size_t)i * ir.dim,
+           ir.dim * sizeof(double));
+  expect_equal("attention, permuted nodes and edges", y3, y2, ny);
+  nh_free(&c.msg), nh_free(&c.p), nh_free(&c.y), nh_free(&c.w);
+  nh_free(&c.work), nh_free(&dm), nh_free(&dp), nh_free(&m2), nh_free(&y2);
+  nh_free(&y3);
+}
+
+static void test_gather(void **state) {
+  (void)state;
+  const int idx[4] = {2, 0, 2, 1};
+  double in[6] = {1, 2, 3, 4, 5, 6}, out[8], d_out[8] = {1, 1, 2, 2, 3, 3, 4, 4};
+  double d_in[6] = {0};
+  nh_nn_gather_forward(out, in, idx, 2, 4);
+  const double ref[8] = {5, 6, 1, 2, 5, 6, 3, 4};
+  assert_memory_equal(out, ref, sizeof ref);
+  nh_nn_gather_backward(d_in, d_out, idx, 2, 4);
+  const double dref[6] = {2, 2, 4, 4, 4, 4};
+  assert_memory_equal(d_in, dref, sizeof dref);
+}
+
+/* --- output heads --- */
+typedef struct head_ctx {
+  nh_nn_irreps in;
+  const nh_irreps_pairs *pp;
+  int n;
+  double *x, *p, *P, *w, *work;
+} head_ctx;
+static double head_loss(void *c_) {
+  head_ctx *c = c_;
+  nh_nn_head_forward(c->P, c->work, c->x, c->p, &c->in, c->pp, c->n);
+  return dot(c->P, c->w, (size_t)c->n * c->pp->norb * c->pp->norb);
+}
+
+static void test_heads(void **state) {
+  (void)state;
+  /* two elements: s s p d and s p p; union s s p p d (13 orbitals) */
+  const int l0[] = {0, 0, 1, 2}, l1[] = {0, 1, 1};
+  const int nshell[] = {4, 3};
+  const int *shell_l[] = {l0, l1};
+  nh_irreps_pad *pad = NULL;
+  nh_irreps_cg *cg = NULL;
+  nh_irreps_pairs *pp = NULL;
+  assert_nh_ok(nh_irreps_pad_create(2, nshell, shell_l, &pad));
+  assert_nh_ok(nh_irreps_cg_create(pad->lmax, 2 * pad->lmax, &cg));
+  assert_nh_ok(nh_irreps_pairs_create(pad, cg, &pp));
+  head_ctx c = {.pp = pp, .n = 3};
+  nh_nn_irreps hid;
+  const int L[] = {0, 1, 1, 2, 2, 3, 3, 4},
+            p[] = {1, 1, -1, 1, -1, 1, -1, 1}, m[] = {3, 2, 2, 2, 2, 2, 2, 2};
+  assert_nh_ok(nh_nn_irreps_set(&hid, 8, L, p, m));
+  c.in = hid;
+  const int norb = pp->norb;
+  const size_t np = nh_nn_head_nparams(&hid, pp), nx = (size_t)c.n * hid.dim,
+               nP = (size_t)c.n * norb * norb;
+  c.x = alloc(nx), c.p = alloc(np), c.P = alloc(nP), c.w = alloc(nP);
+  c.work = alloc((size_t)c.n * pp->dim);
+  double *dx = alloc(nx), *dp = alloc(np), *x2 = alloc(nx), *P2 = alloc(nP),
+         *P3 = alloc(nP);
+  fill(c.x, nx, -1, 1), fill(c.p, np, -1, 1), fill(c.w, nP, -1, 1);
+  head_loss(&c);
+  nh_nn_head_backward(dx, dp, c.w, c.work, c.x, c.p, &hid, pp, c.n);
+  check_grad("head params", head_loss, &c, c.p, np, dp);
+  check_grad("head input", head_loss, &c, c.x, nx, dx);
+  for (int imp = 0; imp < 2; imp++) {
+    rot r;
+    rot_make(&r, imp);
+    head_loss(&c);
+    nh_nn_irreps_rotate(&hid, r.D, imp, c.n, c.x, x2);
+    nh_nn_head_forward(P2, c.work, x2, c.p, &hid, pp, c.n);
+    for (int i = 0; i < c.n; i++) /* D^{l1} ΔH D^{l2}ᵀ shell pair by pair */
+      assert_nh_ok(nh_irreps_block_rotate(
+          r.D, NH_IRREPS_LMAX, pad->nshell, pad->shell_l, pad->nshell,
+          pad->shell_l, c.P + (size_t)i * norb * norb, norb,
+          P3 + (size_t)i * norb * norb, norb));
+    expect_equal(imp ? "head blocks, improper R" : "head blocks, proper R", P3,
+                 P2, nP);
+  }
+  nh_free(&c.x), nh_free(&c.p), nh_free(&c.P), nh_free(&c.w);
+  nh_free(&c.work), nh_free(&dx), nh_free(&dp), nh_free(&x2), nh_free(&P2);
+  nh_free(&P3);
+  nh_irreps_pairs_destroy(&pp);
+  nh_irreps_cg_destroy(&cg);
+  nh_irreps_pad_destroy(&pad);
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_irreps_set), cmocka_unit_test(test_linear),
+      cmocka_unit_test(test_norm),       cmocka_unit_test(test_radial),
+      cmocka_unit_test(test_mlp),        cmocka_unit_test(test_tracegrad),
+      cmocka_unit_test(test_so2),        cmocka_unit_test(test_so2_timing),
+      cmocka_unit_test(test_attn),       cmocka_unit_test(test_gather),
+      cmocka_unit_test(test_heads),
+  };
+  const int fail = cmocka_run_group_tests(tests, NULL, NULL);
+  MPI_Finalize();
+  return fail ? 1 : 0;
+}
