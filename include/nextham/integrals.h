@@ -18,6 +18,7 @@
 
 #include "nextham/basis.h"
 #include "nextham/core.h"
+#include "nextham/gth.h"
 
 #define NH_INT_LMAX 4    /* largest angular momentum of a shell            */
 #define NH_INT_RPOWMAX 4 /* largest extra radial power r^(2k) (projectors) */
@@ -123,25 +124,16 @@ nh_err nh_int_atoms(nh_int_work *w, int ops, const nh_int_shell *a, int na,
  *   V_loc(r) = -zion/r erf(r / (sqrt2 rloc))
  *              + exp(-r^2 / (2 rloc^2)) sum_{i<nloc} cloc[i] (r/rloc)^(2i)
  *   V_nl     = sum_l sum_{ij} sum_m |p^l_{i,m}> h^l_{ij} <p^l_{j,m}|
- * with the projectors of nh_int_projector. CP2K's core Hamiltonian holds
+ * with the projectors of nh_int_projector; the parameters are an nh_gth
+ * (nextham/gth.h, read by nh_gth_load). CP2K's core Hamiltonian holds
  * T, the Gaussian part of V_loc (the erf part is the Gaussian core charge
  * in the Hartree potential) and V_nl.
  * ------------------------------------------------------------------------- */
-#define NH_INT_GTH_LMAX 3
 #define NH_INT_GTH_MAXPROJ 12 /* projector shells of one element */
-typedef struct nh_int_gth {
-  double zion, rloc;
-  int nloc;       /* number of cloc terms, 0..4 */
-  double cloc[4]; /* Hartree */
-  int nl;         /* channels l = 0..nl-1 (each with nprj[l] >= 0) */
-  double rl[NH_INT_GTH_LMAX + 1];
-  int nprj[NH_INT_GTH_LMAX + 1];          /* 0..3 */
-  double h[NH_INT_GTH_LMAX + 1][3][3];    /* symmetric, Hartree */
-} nh_int_gth;
 
 /* The projector shells of pp in the order l = 0..nl-1, i = 1..nprj[l]
  * (proj holds NH_INT_GTH_MAXPROJ); *nfun = sum of 2l+1 over them. */
-nh_err nh_int_gth_projectors(const nh_int_gth *pp, nh_int_shell *proj,
+nh_err nh_int_gth_projectors(const nh_gth *pp, nh_int_shell *proj,
                              int *nproj, int *nfun);
 
 /* v[mu * ld + nu] += sum_l sum_ij h^l_ij sum_m pa[mu * ldp + (l,i,m)]
@@ -149,13 +141,13 @@ nh_err nh_int_gth_projectors(const nh_int_gth *pp, nh_int_shell *proj,
  * functions) and b from one pseudopotential atom, given the blocks
  * <phi|p> of each atom with that atom's projectors (nh_int_atoms with the
  * shells of nh_int_gth_projectors), columns in projector order. */
-void nh_int_gth_nl_add(const nh_int_gth *pp, const double *pa, int nfa,
+void nh_int_gth_nl_add(const nh_gth *pp, const double *pa, int nfa,
                        const double *pb, int nfb, int ldp, double *v, int ld);
 
 /* v += <a| Gaussian part of V_loc of the atom at rc |b> for all shell
  * pairs of atoms a and b (three-centre Obara-Saika, no screening; the
  * shells of a set share their primitive pairs, as in nh_int_atoms). */
-nh_err nh_int_gth_loc_add(nh_int_work *w, const nh_int_gth *pp,
+nh_err nh_int_gth_loc_add(nh_int_work *w, const nh_gth *pp,
                           const double rc[3], const nh_int_shell *a, int na,
                           const double ra[3], const nh_int_shell *b, int nb,
                           const double rb[3], double *v, int ld);
@@ -164,7 +156,7 @@ nh_err nh_int_gth_loc_add(nh_int_work *w, const nh_int_gth *pp,
  * projector's radial part, r^(l+2(i-1)) times its normalisation and
  * exp(-r^2/(2 r_l^2)) (*rnl_out), fall below eps: the atoms of a
  * pseudopotential that can touch a basis pair (for neighbour lists). */
-void nh_int_gth_radii(const nh_int_gth *pp, double eps, double *rloc_out,
+void nh_int_gth_radii(const nh_gth *pp, double eps, double *rloc_out,
                       double *rnl_out);
 
 /* CP2K's angular functions P_{l,m}(x, y, z) for m = -l..l into out[2l+1]

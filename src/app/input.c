@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "nextham/app.h"
+#include "nextham/h0.h"
 
 typedef nh_err (*nh_task_fn)(const nh_ctx *, nh_toml *, const char *);
 
@@ -17,6 +18,7 @@ static const struct {
     {"import", nh_task_import, "CP2K k-point run to a sample file"},
     {"bands", nh_task_bands, "band structure along a k-path"},
     {"dos", nh_task_dos, "density of states on a k-mesh"},
+    {"h0", nh_task_h0, "S and the zeroth-step Hamiltonian H0 of a structure"},
 };
 
 void nh_app_resolve_path(const char *dir, const char *name, char *out,

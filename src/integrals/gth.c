@@ -7,11 +7,11 @@
 
 #include "intimpl.h"
 
-nh_err nh_int_gth_projectors(const nh_int_gth *pp, nh_int_shell *proj,
+nh_err nh_int_gth_projectors(const nh_gth *pp, nh_int_shell *proj,
                              int *nproj, int *nfun) {
-  NH_CHECK(pp->nl >= 0 && pp->nl <= NH_INT_GTH_LMAX + 1, NH_ERR_ARG,
+  NH_CHECK(pp->nl >= 0 && pp->nl <= NH_GTH_LMAX + 1, NH_ERR_ARG,
            "GTH potential with %d projector channels (at most %d)", pp->nl,
-           NH_INT_GTH_LMAX + 1);
+           NH_GTH_LMAX + 1);
   *nproj = *nfun = 0;
   for (int l = 0; l < pp->nl; l++) {
     NH_CHECK(pp->nprj[l] >= 0 && pp->nprj[l] <= 3, NH_ERR_ARG,
@@ -24,7 +24,7 @@ nh_err nh_int_gth_projectors(const nh_int_gth *pp, nh_int_shell *proj,
   return NH_OK;
 }
 
-void nh_int_gth_nl_add(const nh_int_gth *pp, const double *pa, int nfa,
+void nh_int_gth_nl_add(const nh_gth *pp, const double *pa, int nfa,
                        const double *pb, int nfb, int ldp, double *v, int ld) {
   int off = 0; /* first column of channel l */
   for (int l = 0; l < pp->nl; l++) {
@@ -50,7 +50,7 @@ static double fact(int n) { return n < 2 ? 1.0 : n * fact(n - 1); }
 
 /* The operator exp(-g r^2) sum_n c_n (r/rloc)^(2n), g = 1/(2 rloc^2), as
  * Cartesian terms w x^2p y^2q z^2s: (r^2)^n = sum n!/(p!q!s!) x^2p y^2q z^2s. */
-static void loc_expand(const nh_int_gth *pp, const double rc[3],
+static void loc_expand(const nh_gth *pp, const double rc[3],
                        nh_int_loc *loc) {
   memcpy(loc->rc, rc, sizeof loc->rc);
   loc->g = 0.5 / (pp->rloc * pp->rloc);
@@ -68,7 +68,7 @@ static void loc_expand(const nh_int_gth *pp, const double rc[3],
       }
 }
 
-nh_err nh_int_gth_loc_add(nh_int_work *w, const nh_int_gth *pp,
+nh_err nh_int_gth_loc_add(nh_int_work *w, const nh_gth *pp,
                           const double rc[3], const nh_int_shell *a, int na,
                           const double ra[3], const nh_int_shell *b, int nb,
                           const double rb[3], double *v, int ld) {
@@ -90,7 +90,7 @@ nh_err nh_int_gth_loc_add(nh_int_work *w, const nh_int_gth *pp,
 /* Each term separately, as CP2K does for its ppl radius: a sum of terms of
  * mixed sign can only be smaller than the sum of their magnitudes, which
  * is at most nloc times the largest one. */
-void nh_int_gth_radii(const nh_int_gth *pp, double eps, double *rloc_out,
+void nh_int_gth_radii(const nh_gth *pp, double eps, double *rloc_out,
                       double *rnl_out) {
   double g = 0.5 / (pp->rloc * pp->rloc), r = 0.0;
   for (int n = 0; n < pp->nloc; n++)

@@ -7,3 +7,9 @@ tests_h0_test_gth_LDADD = $(NH_TEST_LDADD)
 tests_h0_test_atom_SOURCES = tests/h0/test_atom.c
 tests_h0_test_atom_CPPFLAGS = $(NH_TEST_CPPFLAGS) -I$(top_srcdir)/src/h0
 tests_h0_test_atom_LDADD = $(NH_TEST_LDADD)
+# h0 assembly part of tests/h0
+check_PROGRAMS += tests/h0/mpi_test_h0_analytic
+TESTS += tests/h0/mpi_test_h0_analytic
+tests_h0_mpi_test_h0_analytic_SOURCES = tests/h0/mpi_test_h0_analytic.c
+tests_h0_mpi_test_h0_analytic_CPPFLAGS = $(NH_TEST_CPPFLAGS)
+tests_h0_mpi_test_h0_analytic_LDADD = $(NH_TEST_LDADD)

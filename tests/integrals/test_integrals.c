@@ -1042,10 +1042,11 @@ static void read_ao_matrix(const char *path, const char *title, double *m) {
   assert_int_equal(seen, AO_N * AO_N);
 }
 
-/* A minimal GTH_POTENTIALS reader: after the header line, the electrons per
+/* A minimal GTH_POTENTIALS reader, independent of nh_gth_load (checked
+ * against it in test_gth_projectors): after the header line, the electrons per
  * l on one line, then a stream of numbers: rloc nloc c_1..c_nloc nl, and
  * per channel r_l nprj and the upper triangle of h row by row. */
-static void load_gth(const char *sym, const char *name, nh_int_gth *pp) {
+static void load_gth(const char *sym, const char *name, nh_gth *pp) {
   char path[1024], line[1024];
   const char *dir = getenv("NEXTHAM_DATA_DIR");
   snprintf(path, sizeof path, "%s/GTH_POTENTIALS", dir ? dir : "/usr/share/cp2k");
@@ -1101,13 +1102,13 @@ static void compare_ao_run(const char *file, double ds[2], double dt[2],
   load_basis("N", "TZV2PX-MOLOPT-GTH", 1e-6, &n);
   load_basis("H", "DZVP-MOLOPT-SR-GTH", 1e-6, &hy);
   load_basis("Si", "DZVP-MOLOPT-SR-GTH", 1e-6, &si);
-  nh_int_gth pn, ph, psi;
+  nh_gth pn, ph, psi;
   load_gth("N", "GTH-PBE-q5", &pn);
   load_gth("H", "GTH-PBE-q1", &ph);
   load_gth("Si", "GTH-PBE-q4", &psi);
   assert_true(psi.zion == 4 && psi.nprj[0] == 2 && psi.h[0][0][1] == -2.70627082);
   const tbasis *bas[AO_NAT] = {&n, &n, &hy, &hy, &si, &si};
-  const nh_int_gth *pp[AO_NAT] = {&pn, &pn, &ph, &ph, &psi, &psi};
+  const nh_gth *pp[AO_NAT] = {&pn, &pn, &ph, &ph, &psi, &psi};
   const double pos[AO_NAT][3] = {{0, 0, 0},       {1.1, 0.2, -0.3},
                                  {0.3, 1.9, 1.2}, {-1.2, -1.0, 2.0},
                                  {2.5, -1.5, 1.0}, {-1.0, 2.5, -1.8}};
@@ -1176,8 +1177,19 @@ static void compare_ao_run(const char *file, double ds[2], double dt[2],
 /* Projector shells of a GTH potential: order, counts, errors. */
 static void test_gth_projectors(void **state) {
   (void)state;
-  nh_int_gth si;
+  nh_gth si, si_lib;
   load_gth("Si", "GTH-PBE-q4", &si);
+  /* the library's reader (alias GTH-PBE) gives the same parameters */
+  assert_nh_ok(nh_gth_load(&si_lib, 14, "GTH_POTENTIALS", "GTH-PBE"));
+  assert_true(si_lib.zion == si.zion && si_lib.rloc == si.rloc &&
+              si_lib.nloc == si.nloc && si_lib.nl == si.nl);
+  for (int i = 0; i < si.nloc; i++) assert_true(si_lib.cloc[i] == si.cloc[i]);
+  for (int l = 0; l < si.nl; l++) {
+    assert_true(si_lib.rl[l] == si.rl[l] && si_lib.nprj[l] == si.nprj[l]);
+    for (int i = 0; i < si.nprj[l]; i++)
+      for (int j = 0; j < si.nprj[l]; j++)
+        assert_true(si_lib.h[l][i][j] == si.h[l][i][j]);
+  }
   nh_int_shell ps[NH_INT_GTH_MAXPROJ];
   int np, nf;
   assert_nh_ok(nh_int_gth_projectors(&si, ps, &np, &nf));

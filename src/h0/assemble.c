@@ -1,0 +1,528 @@
+/* The analytic parts of H0 over the distributed neighbour graph
+ * (docs/h0.md): S and T blocks per atom pair, the GTH non-local term
+ * V_nl = sum_a <phi_i|p_a> h_a <p_a|phi_j> from projector overlaps
+ * computed once per (basis atom, projector atom) pair, and for checks the
+ * Gaussian part of V_loc as three-centre integrals.
+ *
+ * Geometry: every integral is computed in coordinates relative to one
+ * centre (the atom i of an S/T pair, the projector atom a of V_nl), from
+ * the displacement vectors of the neighbour list, which are the same on
+ * every rank: results do not depend on where an atom sits in the domain. */
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+#include "nextham/h0.h"
+#include "nextham/neighbor.h"
+
+void nh_h0_opts_default(nh_h0_opts *o) {
+  o->eps = 1e-12;
+  o->screen = NH_INT_EXACT;
+  o->eps_pgf_orb = 1e-6;
+}
+
+/* ---------------------------------------------------------------------------
+ * Species: basis, potential and prepared shells per element
+ * ------------------------------------------------------------------------- */
+
+static nh_err species_element(nh_h0_species *sp, int z, const char *bfile,
+                              const char *bname, const char *pfile,
+                              const char *pname, double eps_pgf_orb) {
+  NH_CALL(nh_basis_load(sp->basis, z, bfile, bname));
+  NH_CALL(nh_basis_load_potential(sp->basis, z, pfile, pname));
+  NH_CALL(nh_malloc(sizeof *sp->gth[z], &sp->gth[z]));
+  NH_CALL(nh_gth_load(sp->gth[z], z, pfile, pname));
+  const nh_element_basis *eb = sp->basis->elem[z];
+  NH_CALL(nh_calloc((size_t)eb->nshell, sizeof(nh_int_shell), &sp->shell[z]));
+  NH_CALL(nh_int_prepare(eb->shells, eb->nshell, eps_pgf_orb, sp->shell[z]));
+  NH_CALL(nh_calloc(NH_INT_GTH_MAXPROJ, sizeof(nh_int_shell), &sp->proj[z]));
+  NH_CALL(nh_int_gth_projectors(sp->gth[z], sp->proj[z], &sp->nproj[z],
+                                &sp->nprojfun[z]));
+  return NH_OK;
+}
+
+nh_err nh_h0_species_load(const nh_structure *s, const nh_h0_basis_opts *o,
+                          double eps_pgf_orb, nh_h0_species **out) {
+  nh_h0_species *sp;
+  nh_err err = NH_OK;
+  NH_CALL(nh_calloc(1, sizeof *sp, &sp));
+  NH_CALL_GOTO(nh_basis_create(&sp->basis), fail);
+  for (int a = 0; a < s->natoms; a++) sp->present[s->z[a]] = 1;
+  for (int z = 1; z <= NH_MAX_Z; z++) {
+    if (!sp->present[z]) continue;
+    const char *bname = o->basis, *pname = o->potential;
+    for (int c = 0; c < o->nchoice; c++)
+      if (o->choice[c].z == z) {
+        if (o->choice[c].basis[0]) bname = o->choice[c].basis;
+        if (o->choice[c].potential[0]) pname = o->choice[c].potential;
+      }
+    NH_CALL_GOTO(species_element(sp, z, o->file, bname, o->potential_file,
+                                 pname, eps_pgf_orb),
+                 fail);
+  }
+  *out = sp;
+  return NH_OK;
+fail:
+  nh_h0_species_destroy(&sp);
+  return err;
+}
+
+nh_err nh_h0_species_destroy(nh_h0_species **sp) {
+  if (!sp || !*sp) return NH_OK;
+  for (int z = 0; z <= NH_MAX_Z; z++) {
+    nh_free(&(*sp)->gth[z]);
+    nh_free(&(*sp)->shell[z]);
+    nh_free(&(*sp)->proj[z]);
+  }
+  nh_basis_destroy(&(*sp)->basis);
+  nh_free(sp);
+  return NH_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Cut-offs
+ * ------------------------------------------------------------------------- */
+
+/* Per element pair, bohr. rnl[zb][za]: basis of zb with projectors of za;
+ * rloc likewise for V_loc,Gauss of za. */
+typedef struct range_tables {
+  double rst[NH_MAX_Z + 1][NH_MAX_Z + 1];
+  double rnl[NH_MAX_Z + 1][NH_MAX_Z + 1];
+  double rloc[NH_MAX_Z + 1][NH_MAX_Z + 1];
+} range_tables;
+
+/* Distance beyond which every basis function of element z is below eps:
+ * |phi| <= g_l sum_p |d_p| r^l exp(-zeta_p r^2), each of nprim terms below
+ * eps / nprim. */
+static double basis_radius(const nh_h0_species *sp, int z, double eps) {
+  const nh_element_basis *eb = sp->basis->elem[z];
+  double r = 0.0;
+  for (int s = 0; s < eb->nshell; s++) {
+    const nh_int_shell *sh = &sp->shell[z][s];
+    for (int p = 0; p < sh->nprim; p++)
+      r = fmax(r, nh_int_prim_radius(sh->l, sh->exps[p], fabs(sh->coef[p]),
+                                     eps / sh->nprim));
+  }
+  return r;
+}
+
+static void ranges_fill(const nh_h0_species *sp, const nh_h0_opts *o,
+                        int parts, range_tables *rt, nh_h0_ranges *r) {
+  memset(r, 0, sizeof *r);
+  for (int za = 1; za <= NH_MAX_Z; za++) {
+    if (!sp->present[za]) continue;
+    int na = sp->basis->elem[za]->nshell;
+    double rl, rn;
+    nh_int_gth_radii(sp->gth[za], o->eps, &rl, &rn);
+    for (int zb = 1; zb <= NH_MAX_Z; zb++) {
+      if (!sp->present[zb]) continue;
+      int nb = sp->basis->elem[zb]->nshell;
+      double rst = 0, rnl = 0, rloc = 0;
+      if (parts & (NH_H0_S | NH_H0_T | NH_H0_VLOC))
+        rst = nh_int_atoms_radius(sp->shell[za], na, sp->shell[zb], nb,
+                                  (parts & NH_H0_T) ? NH_INT_OVERLAP | NH_INT_KINETIC
+                                                    : NH_INT_OVERLAP,
+                                  o->screen, o->eps);
+      if ((parts & NH_H0_VNL) && sp->nproj[za])
+        rnl = nh_int_atoms_radius(sp->shell[zb], nb, sp->proj[za],
+                                  sp->nproj[za], NH_INT_OVERLAP, NH_INT_EXACT,
+                                  o->eps);
+      if ((parts & NH_H0_VLOC) && sp->gth[za]->nloc)
+        rloc = basis_radius(sp, zb, o->eps) + rl;
+      rt->rst[za][zb] = rst;
+      rt->rnl[zb][za] = rnl;
+      rt->rloc[zb][za] = rloc;
+      r->rst_max = fmax(r->rst_max, rst);
+      r->rnl_max = fmax(r->rnl_max, rnl);
+      r->rloc_max = fmax(r->rloc_max, rloc);
+    }
+  }
+  r->halo = fmax(r->rst_max, fmax(2 * r->rnl_max, 2 * r->rloc_max));
+}
+
+nh_err nh_h0_ranges_get(const nh_h0_species *sp, const nh_h0_opts *o,
+                        int parts, nh_h0_ranges *r) {
+  range_tables *rt;
+  NH_CHECK(o->eps > 0 && o->eps < 1, NH_ERR_ARG, "h0: eps %g not in (0, 1)",
+           o->eps);
+  NH_CALL(nh_malloc(sizeof *rt, &rt));
+  ranges_fill(sp, o, parts, rt, r);
+  nh_free(&rt);
+  return NH_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * Shared helpers
+ * ------------------------------------------------------------------------- */
+
+/* State of one assembly. */
+typedef struct asm_ctx {
+  const nh_domain *dom;
+  const nh_ctx *ctx;
+  const nh_atoms *at;
+  const nh_h0_species *sp;
+  const nh_h0_opts *o;
+  range_tables *rt;
+  nh_hmap zof; /* gid -> atomic number, for owned and ghost atoms */
+  int maxnorb, maxpf;
+  nh_int_work *w;
+  double *b1, *b2, *b3, *b4; /* maxnorb^2 scratch blocks */
+} asm_ctx;
+
+static nh_err asm_init(asm_ctx *c, const nh_domain *dom,
+                       const nh_h0_species *sp, const nh_h0_opts *o) {
+  memset(c, 0, sizeof *c);
+  c->dom = dom;
+  c->ctx = nh_domain_ctx(dom);
+  c->at = nh_domain_atoms(dom);
+  c->sp = sp;
+  c->o = o;
+  int64_t nk = c->at->nlocal + c->at->nghost;
+  NH_CALL(nh_hmap_init(&c->zof, (size_t)nk));
+  for (int64_t k = 0; k < nk; k++) {
+    int z = c->at->z[k];
+    NH_CHECK(z >= 1 && z <= NH_MAX_Z && sp->present[z], NH_ERR_ARG,
+             "h0: atom %" PRId64 " (Z = %d) has no basis", c->at->gid[k] + 1, z);
+    NH_CALL(nh_hmap_put(&c->zof, (uint64_t)c->at->gid[k], 0, z));
+    c->maxnorb = c->maxnorb > sp->basis->elem[z]->norb
+                     ? c->maxnorb : sp->basis->elem[z]->norb;
+    c->maxpf = c->maxpf > sp->nprojfun[z] ? c->maxpf : sp->nprojfun[z];
+  }
+  size_t nb = (size_t)c->maxnorb * c->maxnorb + 1;
+  NH_CALL(nh_malloc(4 * nb * sizeof(double), &c->b1));
+  c->b2 = c->b1 + nb;
+  c->b3 = c->b2 + nb;
+  c->b4 = c->b3 + nb;
+  NH_CALL(nh_int_work_create(&c->w));
+  return NH_OK;
+}
+
+static void asm_free(asm_ctx *c) {
+  nh_hmap_free(&c->zof);
+  nh_free(&c->b1);
+  nh_int_work_destroy(&c->w);
+}
+
+static int zof(const asm_ctx *c, int64_t gid) {
+  return (int)nh_hmap_get(&c->zof, (uint64_t)gid, 0);
+}
+
+static int norb_z(const asm_ctx *c, int z) {
+  return c->sp->basis->elem[z]->norb;
+}
+
+/* out (nc x nr) = in (nr x nc) transposed */
+static void transpose(const double *in, int nr, int nc, double *out) {
+  for (int r = 0; r < nr; r++)
+    for (int k = 0; k < nc; k++) out[(size_t)k * nr + r] = in[(size_t)r * nc + k];
+}
+
+/* a square block made exactly symmetric: (A + A^T)/2 */
+static void symmetrise(double *a, int n) {
+  for (int r = 0; r < n; r++)
+    for (int k = r + 1; k < n; k++) {
+      double v = 0.5 * (a[r * n + k] + a[k * n + r]);
+      a[r * n + k] = a[k * n + r] = v;
+    }
+}
+
+/* sign of n in lexicographic order */
+static int lexsign(const int n[3]) {
+  for (int k = 0; k < 3; k++)
+    if (n[k]) return n[k] > 0 ? 1 : -1;
+  return 0;
+}
+
+/* Puts a block and its transpose partner: (i, j, n) = blk locally (i is
+ * owned), (j, i, -n) = blk^T to the owner of j. */
+static nh_err put_pair(nh_mat *m, int64_t i, int64_t j, const int n[3],
+                       double *blk, int ni, int nj, double *tmp) {
+  NH_CALL(nh_mat_set_block(m, i, j, n, blk));
+  if (i == j && !lexsign(n)) return NH_OK;
+  int mn[3] = {-n[0], -n[1], -n[2]};
+  transpose(blk, ni, nj, tmp);
+  if (nh_domain_local_index(nh_mat_domain(m), j) >= 0)
+    NH_CALL(nh_mat_set_block(m, j, i, mn, tmp));
+  else
+    NH_CALL(nh_mat_set_remote(m, j, i, mn, tmp));
+  return NH_OK;
+}
+
+/* ---------------------------------------------------------------------------
+ * S and T: each unordered pair once (i < j, or i = j with n >= 0 in
+ * lexicographic order), on the owner of its first atom; the partner
+ * (j, i, -n) is the exact transpose.
+ * ------------------------------------------------------------------------- */
+static nh_err part_st(asm_ctx *c, nh_mat *S, nh_mat *T, double rcut) {
+  nh_neighbors *nl = NULL;
+  nh_err err = NH_OK;
+  int ops = (S ? NH_INT_OVERLAP : 0) | (T ? NH_INT_KINETIC : 0);
+  const double zero[3] = {0, 0, 0};
+  nh_timer_start("S,T");
+  NH_CALL_GOTO(nh_domain_neighbors(c->dom, rcut, 1, &nl), done);
+  nh_progress pr;
+  nh_progress_start(&pr, c->ctx, "S, T blocks", (long)nl->npairs);
+  for (int64_t p = 0; p < nl->npairs; p++) {
+    const nh_pair *q = &nl->pairs[p];
+    if (p % 4096 == 0) nh_progress_update(&pr, (long)p);
+    int zi = zof(c, q->i), zj = zof(c, q->j);
+    if (q->r >= c->rt->rst[zi][zj]) continue;
+    if (q->i > q->j || (q->i == q->j && lexsign(q->n) < 0)) continue;
+    int ni = norb_z(c, zi), nj = norb_z(c, zj);
+    NH_CALL_GOTO(nh_int_atoms(c->w, ops, c->sp->shell[zi],
+                              c->sp->basis->elem[zi]->nshell, zero,
+                              c->sp->shell[zj], c->sp->basis->elem[zj]->nshell,
+                              q->d, c->o->screen, c->b1, c->b2, nj),
+                 done);
+    if (q->i == q->j && !lexsign(q->n)) {
+      symmetrise(c->b1, ni);
+      symmetrise(c->b2, ni);
+    }
+    if (S) NH_CALL_GOTO(put_pair(S, q->i, q->j, q->n, c->b1, ni, nj, c->b3), done);
+    if (T) NH_CALL_GOTO(put_pair(T, q->i, q->j, q->n, c->b2, ni, nj, c->b3), done);
+  }
+  nh_progress_finish(&pr);
+done:
+  nh_neighbors_destroy(&nl);
+  nh_timer_stop("S,T");
+  return err;
+}
+
+/* ---------------------------------------------------------------------------
+ * Three-centre parts, one owned potential atom a at a time: the atoms k
+ * (owned or ghost, any image) within range of a, and for each pair (p, q)
+ * of them, p <= q, a block C added to (k_p, k_q, n_q - n_p) and C^T to
+ * (k_q, k_p, n_p - n_q); blocks of atoms this rank does not own go through
+ * nh_mat_add_remote. Contributions with a in the image -n_p of the
+ * potential atom are exactly those with k_p in image 0, so every term of
+ * the lattice sum is counted once.
+ * ------------------------------------------------------------------------- */
+typedef struct near_atom {
+  int64_t gid;
+  int n[3], z, norb;
+  double d[3]; /* position relative to the potential atom */
+  double *proj; /* <phi|p_a>, norb x nprojfun (V_nl only) */
+  double pmax;  /* max |<phi|p_a>| */
+} near_atom;
+
+static nh_err add_contribution(nh_mat *m, const nh_domain *dom,
+                               const near_atom *kp, const near_atom *kq,
+                               double *blk, double *tmp) {
+  int n[3];
+  for (int x = 0; x < 3; x++) n[x] = kq->n[x] - kp->n[x];
+  if (nh_domain_local_index(dom, kp->gid) >= 0)
+    NH_CALL(nh_mat_add_block(m, kp->gid, kq->gid, n, blk));
+  else
+    NH_CALL(nh_mat_add_remote(m, kp->gid, kq->gid, n, blk));
+  if (kp == kq) return NH_OK;
+  for (int x = 0; x < 3; x++) n[x] = -n[x];
+  transpose(blk, kp->norb, kq->norb, tmp);
+  if (nh_domain_local_index(dom, kq->gid) >= 0)
+    NH_CALL(nh_mat_add_block(m, kq->gid, kp->gid, n, tmp));
+  else
+    NH_CALL(nh_mat_add_remote(m, kq->gid, kp->gid, n, tmp));
+  return NH_OK;
+}
+
+/* The pair block of kp, kq from potential atom a (element za). */
+static nh_err pair_block(asm_ctx *c, int which, int za, const near_atom *kp,
+                         const near_atom *kq, double *blk) {
+  const double zero[3] = {0, 0, 0};
+  memset(blk, 0, (size_t)kp->norb * kq->norb * sizeof *blk);
+  if (which == NH_H0_VNL)
+    nh_int_gth_nl_add(c->sp->gth[za], kp->proj, kp->norb, kq->proj, kq->norb,
+                      c->sp->nprojfun[za], blk, kq->norb);
+  else
+    NH_CALL(nh_int_gth_loc_add(c->w, c->sp->gth[za], zero, c->sp->shell[kp->z],
+                               c->sp->basis->elem[kp->z]->nshell, kp->d,
+                               c->sp->shell[kq->z],
+                               c->sp->basis->elem[kq->z]->nshell, kq->d, blk,
+                               kq->norb));
+  if (kp == kq) symmetrise(blk, kp->norb);
+  return NH_OK;
+}
+
+/* Atoms of pairs [p0, p1) (centre a) within range; projector overlaps. */
+static nh_err gather_near(asm_ctx *c, int which, const nh_neighbors *nl,
+                          int64_t p0, int64_t p1, int za, near_atom *near,
+                          int *nnear, double *projbuf) {
+  const double zero[3] = {0, 0, 0};
+  int npf = c->sp->nprojfun[za];
+  *nnear = 0;
+  for (int64_t p = p0; p < p1; p++) {
+    const nh_pair *q = &nl->pairs[p];
+    int zk = zof(c, q->j);
+    double r = which == NH_H0_VNL ? c->rt->rnl[zk][za] : c->rt->rloc[zk][za];
+    if (q->r >= r) continue;
+    near_atom *k = &near[(*nnear)++];
+    k->gid = q->j;
+    memcpy(k->n, q->n, sizeof k->n);
+    memcpy(k->d, q->d, sizeof k->d);
+    k->z = zk;
+    k->norb = norb_z(c, zk);
+    k->proj = projbuf + (size_t)(*nnear - 1) * c->maxnorb * c->maxpf;
+    k->pmax = 0;
+    if (which == NH_H0_VNL) {
+      NH_CALL(nh_int_atoms(c->w, NH_INT_OVERLAP, c->sp->shell[zk],
+                           c->sp->basis->elem[zk]->nshell, k->d,
+                           c->sp->proj[za], c->sp->nproj[za], zero,
+                           NH_INT_EXACT, k->proj, NULL, npf));
+      for (int e = 0; e < k->norb * npf; e++)
+        k->pmax = fmax(k->pmax, fabs(k->proj[e]));
+    }
+  }
+  return NH_OK;
+}
+
+/* hsum = sum_l (2l+1) sum_ij |h^l_ij|: every element of the V_nl block of
+ * atoms p, q from one projector atom is at most hsum pmax_p pmax_q. */
+static double nl_weight(const nh_gth *g) {
+  double s = 0;
+  for (int l = 0; l < g->nl; l++)
+    for (int i = 0; i < g->nprj[l]; i++)
+      for (int j = 0; j < g->nprj[l]; j++) s += (2 * l + 1) * fabs(g->h[l][i][j]);
+  return s;
+}
+
+/* Pairs whose block from this potential atom is below eps in every
+ * element: V_nl from the bound above; V_loc,Gauss (max |V| vmax) when the
+ * atoms are beyond their S,T cut-off, where the integral of |phi_p phi_q|
+ * is below eps (the pair-radius bound holds for |phi_p phi_q|), so the block
+ * is below vmax eps. */
+static int negligible(const asm_ctx *c, int which, double w,
+                      const near_atom *kp, const near_atom *kq) {
+  if (which == NH_H0_VNL) return w * kp->pmax * kq->pmax < c->o->eps;
+  double d2 = 0;
+  for (int x = 0; x < 3; x++)
+    d2 += (kq->d[x] - kp->d[x]) * (kq->d[x] - kp->d[x]);
+  double r = c->rt->rst[kp->z][kq->z];
+  return d2 >= r * r;
+}
+
+static nh_err part_three(asm_ctx *c, int which, nh_mat *m, double rcut) {
+  const char *timer = which == NH_H0_VNL ? "V_nl" : "V_loc";
+  nh_neighbors *nl = NULL;
+  near_atom *near = NULL;
+  double *projbuf = NULL;
+  nh_err err = NH_OK;
+  nh_timer_start(timer);
+  NH_CALL_GOTO(nh_domain_neighbors(c->dom, rcut, 1, &nl), done);
+  /* the largest neighbour count of one centre bounds the near atoms */
+  int64_t maxn = 1;
+  for (int64_t p0 = 0, p1; p0 < nl->npairs; p0 = p1) {
+    for (p1 = p0; p1 < nl->npairs && nl->pairs[p1].i == nl->pairs[p0].i;) p1++;
+    maxn = maxn > p1 - p0 ? maxn : p1 - p0;
+  }
+  NH_CALL_GOTO(nh_malloc((size_t)maxn * sizeof *near, &near), done);
+  if (which == NH_H0_VNL)
+    NH_CALL_GOTO(nh_malloc((size_t)maxn * c->maxnorb * c->maxpf * sizeof(double) + 1,
+                           &projbuf),
+                 done);
+  nh_progress pr;
+  nh_progress_start(&pr, c->ctx, which == NH_H0_VNL ? "V_nl, projector atoms"
+                                                      : "V_loc, potential atoms",
+                    (long)c->at->nlocal);
+  int64_t p0 = 0;
+  for (int64_t a = 0; a < c->at->nlocal; a++) {
+    int64_t p1 = p0;
+    while (p1 < nl->npairs && nl->pairs[p1].i == c->at->gid[a]) p1++;
+    int za = c->at->z[a], nnear;
+    int skip = which == NH_H0_VNL ? !c->sp->nproj[za] : !c->sp->gth[za]->nloc;
+    if (!skip) {
+      NH_CALL_GOTO(gather_near(c, which, nl, p0, p1, za, near, &nnear, projbuf),
+                   done);
+      double w = nl_weight(c->sp->gth[za]);
+      for (int p = 0; p < nnear; p++)
+        for (int q = p; q < nnear; q++) {
+          if (negligible(c, which, w, &near[p], &near[q])) continue;
+          NH_CALL_GOTO(pair_block(c, which, za, &near[p], &near[q], c->b1), done);
+          NH_CALL_GOTO(add_contribution(m, c->dom, &near[p], &near[q], c->b1,
+                                        c->b2),
+                       done);
+        }
+    }
+    p0 = p1;
+    nh_progress_update(&pr, (long)a + 1);
+  }
+  nh_progress_finish(&pr);
+  nh_timer_start("assemble");
+  NH_CALL_GOTO(nh_mat_assemble(m), done);
+  /* local and delivered contributions were summed in different orders */
+  NH_CALL_GOTO(nh_mat_symmetrize(m, "mean"), done);
+  nh_timer_stop("assemble");
+done:
+  nh_free(&projbuf);
+  nh_free(&near);
+  nh_neighbors_destroy(&nl);
+  nh_timer_stop(timer);
+  return err;
+}
+
+/* ---------------------------------------------------------------------------
+ * Driver
+ * ------------------------------------------------------------------------- */
+
+void nh_h0_parts_destroy(nh_h0_parts *p) {
+  nh_mat_destroy(&p->S);
+  nh_mat_destroy(&p->T);
+  nh_mat_destroy(&p->Vnl);
+  nh_mat_destroy(&p->Vloc);
+}
+
+static nh_err create_mats(const nh_domain *dom, const nh_h0_species *sp,
+                          int parts, nh_h0_parts *out) {
+  int norb[NH_MAX_Z + 1];
+  nh_basis_norb_table(sp->basis, norb);
+  if (parts & NH_H0_S) NH_CALL(nh_mat_create(dom, norb, "S", &out->S));
+  if (parts & NH_H0_T) NH_CALL(nh_mat_create(dom, norb, "T", &out->T));
+  if (parts & NH_H0_VNL) NH_CALL(nh_mat_create(dom, norb, "V_nl", &out->Vnl));
+  if (parts & NH_H0_VLOC) NH_CALL(nh_mat_create(dom, norb, "V_loc", &out->Vloc));
+  return NH_OK;
+}
+
+static nh_err analytic_run(asm_ctx *c, int parts, const nh_h0_ranges *r,
+                           nh_h0_parts *out) {
+  NH_CALL(create_mats(c->dom, c->sp, parts, out));
+  if (parts & (NH_H0_S | NH_H0_T) && r->rst_max > 0) {
+    NH_CALL(part_st(c, out->S, out->T, r->rst_max));
+    nh_timer_start("assemble");
+    if (out->S) NH_CALL(nh_mat_assemble(out->S));
+    if (out->T) NH_CALL(nh_mat_assemble(out->T));
+    nh_timer_stop("assemble");
+  }
+  if (parts & NH_H0_VNL && r->rnl_max > 0)
+    NH_CALL(part_three(c, NH_H0_VNL, out->Vnl, r->rnl_max));
+  if (parts & NH_H0_VLOC && r->rloc_max > 0)
+    NH_CALL(part_three(c, NH_H0_VLOC, out->Vloc, r->rloc_max));
+  return NH_OK;
+}
+
+nh_err nh_h0_analytic(const nh_domain *dom, const nh_h0_species *sp,
+                      const nh_h0_opts *o, int parts, nh_h0_parts *out) {
+  const nh_ctx *ctx = nh_domain_ctx(dom);
+  asm_ctx c = {0};
+  nh_h0_ranges r;
+  nh_err err = NH_OK;
+  memset(out, 0, sizeof *out);
+  NH_CHECK(o->eps > 0 && o->eps < 1, NH_ERR_ARG, "h0: eps %g not in (0, 1)",
+           o->eps);
+  NH_CALL_GOTO(asm_init(&c, dom, sp, o), done);
+  NH_CALL_GOTO(nh_malloc(sizeof *c.rt, &c.rt), done);
+  ranges_fill(sp, o, parts, c.rt, &r);
+  NH_CHECK_GOTO(nh_domain_halo(dom) >= r.halo, done, NH_ERR_ARG,
+                "h0: domain halo %.3f bohr is narrower than the %.3f bohr the "
+                "assembly needs", nh_domain_halo(dom), r.halo);
+  nh_log(ctx, 1,
+         "H0 analytic parts: cut-offs (bohr) S,T %.2f, basis-projector %.2f, "
+         "basis-V_loc %.2f; halo %.2f; eps %.1e, %s screening\n",
+         r.rst_max, r.rnl_max, r.rloc_max, r.halo, o->eps,
+         o->screen == NH_INT_CP2K ? "CP2K" : "exact");
+  err = analytic_run(&c, parts, &r, out);
+done:
+  err = nh_ctx_agree(ctx, err);
+  if (err) nh_h0_parts_destroy(out);
+  nh_free(&c.rt);
+  asm_free(&c);
+  NH_CALL(err);
+  return NH_OK;
+}
