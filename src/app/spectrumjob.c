@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "nextham/sample.h"
+#include "nextham/supercell.h"
 #include "spectrumjob.h"
 
 /* Replaces the recorded error by one naming where it arose. */
@@ -27,6 +28,14 @@ nh_err nh_spectrum_job_sample_keys(nh_toml *doc, const char *dir,
   NH_CALL(nh_toml_require_table(nh_toml_root(doc), "sample", &t));
   NH_CALL(nh_toml_require_string(t, "file", file, sizeof file));
   NH_CALL(nh_toml_get_string(t, "hamiltonian", "H", j->hname, sizeof j->hname));
+  int64_t m[3] = {1, 1, 1};
+  NH_CALL(nh_toml_get_int_vec(t, "supercell", 3, m));
+  for (int x = 0; x < 3; x++) {
+    NH_CHECK(m[x] >= 1 && m[x] <= 1000, NH_ERR_INPUT,
+             "%s:%d: key 'sample.supercell' wants three integers 1 .. 1000",
+             nh_toml_name(doc), key_line(t, "supercell"));
+    j->m[x] = (int)m[x];
+  }
   nh_app_resolve_path(dir, file, j->sample, sizeof j->sample);
   return NH_OK;
 }
@@ -85,23 +94,62 @@ static nh_err load_electrons(spectrum_job *j) {
   return NH_OK;
 }
 
+static void free_cell(spectrum_job *j) {
+  nh_mat_destroy(&j->H);
+  nh_mat_destroy(&j->S);
+  nh_domain_destroy(&j->dom);
+  nh_structure_destroy(&j->s);
+}
+
+/* Replaces the loaded cell by its m1 x m2 x m3 supercell (same halo). */
+static nh_err tile(const nh_ctx *ctx, spectrum_job *j, double halo) {
+  nh_structure *sc = NULL;
+  nh_domain *dom = NULL;
+  nh_mat *H = NULL, *S = NULL;
+  int norb[NH_MAX_Z + 1];
+  nh_basis_norb_table(j->b, norb);
+  nh_err err;
+  NH_CALL_GOTO(nh_supercell_structure(j->s, j->m, &sc), fail);
+  NH_CALL_GOTO(nh_domain_create(ctx, sc, NULL, halo, &dom), fail);
+  NH_CALL_GOTO(nh_supercell_tile(j->H, j->s, sc, j->m, dom, norb, "H", &H), fail);
+  NH_CALL_GOTO(nh_supercell_tile(j->S, j->s, sc, j->m, dom, norb, "S", &S), fail);
+  free_cell(j); /* the primitive cell's; the basis stays */
+  j->s = sc;
+  j->dom = dom;
+  j->H = H;
+  j->S = S;
+  return NH_OK;
+fail:
+  nh_mat_destroy(&S);
+  nh_mat_destroy(&H);
+  nh_domain_destroy(&dom);
+  nh_structure_destroy(&sc);
+  return err;
+}
+
 nh_err nh_spectrum_job_load(const nh_ctx *ctx, spectrum_job *j) {
   double rh, rs;
   nh_timer_start("read sample");
   NH_CALL(nh_sample_read_structure(ctx, j->sample, &j->s));
   NH_CALL(nh_sample_read_basis(ctx, j->sample, &j->b));
-  NH_CALL(load_electrons(j));
   NH_CALL(nh_bandsio_pair_range(ctx, j->sample, j->hname, j->s, &rh));
   NH_CALL(nh_bandsio_pair_range(ctx, j->sample, "S", j->s, &rs));
-  NH_CALL(nh_domain_create(ctx, j->s, NULL, fmax(rh, rs) * (1 + 1e-9) + 1e-6,
-                           &j->dom));
+  double halo = fmax(rh, rs) * (1 + 1e-9) + 1e-6;
+  NH_CALL(nh_domain_create(ctx, j->s, NULL, halo, &j->dom));
   NH_CALL(nh_sample_read_matrix(j->sample, j->hname, j->dom, j->b,
                                 1 / NH_HARTREE_EV, &j->H));
   NH_CALL(nh_sample_read_matrix(j->sample, "S", j->dom, j->b, 1, &j->S));
   nh_timer_stop("read sample");
-  nh_log(ctx, 1, "Sample: %s, %d atoms, %lld orbitals, %g valence electrons "
-                 "per cell, H = /matrices/%s\n", j->sample, j->s->natoms,
-         (long long)j->norb, j->nelec, j->hname);
+  if (j->m[0] * j->m[1] * j->m[2] > 1) {
+    nh_timer_start("supercell");
+    NH_CALL(tile(ctx, j, halo));
+    nh_timer_stop("supercell");
+  }
+  NH_CALL(load_electrons(j));
+  nh_log(ctx, 1, "Sample: %s%s, %d atoms, %lld orbitals, %g valence electrons "
+                 "per cell, H = /matrices/%s\n", j->sample,
+         j->m[0] * j->m[1] * j->m[2] > 1 ? " tiled into a supercell" : "",
+         j->s->natoms, (long long)j->norb, j->nelec, j->hname);
   return NH_OK;
 }
 
@@ -180,9 +228,6 @@ nh_err nh_spectrum_job_fermi(const nh_ctx *ctx, const spectrum_job *j,
 }
 
 void nh_spectrum_job_free(spectrum_job *j) {
-  nh_mat_destroy(&j->H);
-  nh_mat_destroy(&j->S);
-  nh_domain_destroy(&j->dom);
+  free_cell(j);
   nh_basis_destroy(&j->b);
-  nh_structure_destroy(&j->s);
 }

@@ -15,6 +15,7 @@
 typedef struct spectrum_job {
   /* keys */
   char sample[2048], hname[64];
+  int m[3];             /* [sample] supercell: tile the sample first     */
   nh_solver_opts so;
   int target_set;       /* target given (eV in the input, Hartree in so)  */
   double charge;        /* net charge per cell                           */
@@ -30,7 +31,7 @@ typedef struct spectrum_job {
   int64_t norb;         /* orbitals per cell                             */
 } spectrum_job;
 
-/* [sample] file and hamiltonian. */
+/* [sample] file, hamiltonian and supercell. */
 nh_err nh_spectrum_job_sample_keys(nh_toml *doc, const char *dir,
                                    spectrum_job *j);
 /* solver, nbands, target, s_threshold, charge, output, plot, plot_file,
@@ -40,7 +41,8 @@ nh_err nh_spectrum_job_solver_keys(nh_toml *doc, nh_toml_val *t,
                                    const char *out_default,
                                    const char *png_default, spectrum_job *j);
 /* Collective: structure, basis, domain (halo from the file's pairs), H
- * (Hartree) and S; the electron count. */
+ * (Hartree) and S, tiled into the supercell when asked; the electron count
+ * (of the supercell). */
 nh_err nh_spectrum_job_load(const nh_ctx *ctx, spectrum_job *j);
 /* Collective: bands at nk k-points; for SLEPc without a target, the target
  * is first estimated as the Fermi level at Gamma from a dense solve. */

@@ -213,6 +213,32 @@ assert np.abs(si - T).max() < 1e-9 * T.max()
 P
 ); then ok "dos, 2 ranks: $out"; else fail "dos"; tail -20 "$tmp/dos.log"; echo "$out"; fi
 
+# [sample] supercell: the 2x2x2 supercell at Gamma holds the primitive
+# cell's Gamma bands (si2.bs point 9) among its 208
+cat > "$tmp/tiled.toml" <<'T'
+task = "bands"
+[sample]
+file = "si2.h5"
+supercell = [2, 2, 2]
+[bands]
+path = [["G", 0, 0, 0], ["X", 0.5, 0, 0.5]]
+npoints = 1
+output = "tiled.h5"
+dat = "tiled.dat"
+T
+if mpi 3 "$tmp/tiled.toml" > "$tmp/tiled.log" 2>&1 &&
+   out=$($py - "$tmp/tiled.h5" "$tmp/si2.bs" <<'P' 2>&1
+import sys, h5py, numpy as np
+blocks = open(sys.argv[2]).read().split("#  Point ")[1:]
+g = [float(l.split()[1]) for l in blocks[8].splitlines()[2:] if l.strip()]
+with h5py.File(sys.argv[1], "r") as f:
+    e = f["bands/energies"][0]
+err = max(np.abs(e - x).min() for x in g)
+print("%d bands at Gamma; CP2K's 12 primitive Gamma bands found to %.1e eV" % (len(e), err))
+assert len(e) == 208 and err < 1e-6
+P
+); then ok "supercell key, 3 ranks: $out"; else fail "supercell key"; tail -20 "$tmp/tiled.log"; echo "$out"; fi
+
 # supercell subcommand: 2x1x1 doubles atoms and blocks
 if mpi 2 supercell "$tmp/si2.h5" -o "$tmp/si4.h5" --m 2 1 1 > "$tmp/sc.log" 2>&1 &&
    mpi 1 info "$tmp/si4.h5" > "$tmp/info.log" 2>&1 && grep -q "atoms     4" "$tmp/info.log"; then
