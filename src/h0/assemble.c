@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "nextham/h0.h"
 #include "nextham/neighbor.h"
@@ -226,6 +227,25 @@ static void symmetrise(double *a, int n) {
     }
 }
 
+static double cpu_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/* Collective: one line with the blocks computed, wall and CPU time of a
+ * part (max over ranks), for benchmarks on shared machines. */
+static nh_err report_part(const nh_ctx *ctx, const char *what, double nblk,
+                          double wall0, double cpu0) {
+  double loc[3] = {nblk, nh_wtime() - wall0, cpu_seconds() - cpu0}, sum[3],
+         mx[3];
+  NH_MPI(MPI_Allreduce(loc, sum, 3, MPI_DOUBLE, MPI_SUM, ctx->comm));
+  NH_MPI(MPI_Allreduce(loc, mx, 3, MPI_DOUBLE, MPI_MAX, ctx->comm));
+  nh_log(ctx, 1, "  %-6s %12.0f blocks computed, wall %.2f s, CPU %.2f s (max "
+         "over ranks), %.2f s CPU summed\n", what, sum[0], mx[1], mx[2], sum[2]);
+  return NH_OK;
+}
+
 /* sign of n in lexicographic order */
 static int lexsign(const int n[3]) {
   for (int k = 0; k < 3; k++)
@@ -258,6 +278,7 @@ static nh_err part_st(asm_ctx *c, nh_mat *S, nh_mat *T, double rcut) {
   nh_err err = NH_OK;
   int ops = (S ? NH_INT_OVERLAP : 0) | (T ? NH_INT_KINETIC : 0);
   const double zero[3] = {0, 0, 0};
+  double wall0 = nh_wtime(), cpu0 = cpu_seconds(), nblk = 0;
   nh_timer_start("S,T");
   NH_CALL_GOTO(nh_domain_neighbors(c->dom, rcut, 1, &nl), done);
   nh_progress pr;
@@ -278,6 +299,7 @@ static nh_err part_st(asm_ctx *c, nh_mat *S, nh_mat *T, double rcut) {
       symmetrise(c->b1, ni);
       symmetrise(c->b2, ni);
     }
+    nblk++;
     if (S) NH_CALL_GOTO(put_pair(S, q->i, q->j, q->n, c->b1, ni, nj, c->b3), done);
     if (T) NH_CALL_GOTO(put_pair(T, q->i, q->j, q->n, c->b2, ni, nj, c->b3), done);
   }
@@ -285,6 +307,8 @@ static nh_err part_st(asm_ctx *c, nh_mat *S, nh_mat *T, double rcut) {
 done:
   nh_neighbors_destroy(&nl);
   nh_timer_stop("S,T");
+  err = nh_ctx_agree(c->ctx, err);
+  if (!err) err = report_part(c->ctx, "S,T", nblk, wall0, cpu0);
   return err;
 }
 
@@ -301,7 +325,8 @@ typedef struct near_atom {
   int64_t gid;
   int n[3], z, norb;
   double d[3]; /* position relative to the potential atom */
-  double *proj; /* <phi|p_a>, norb x nprojfun (V_nl only) */
+  double *proj;  /* <phi|p_a>, norb x nprojfun (V_nl only) */
+  double *hproj; /* <phi|p_a> h_a, the same shape */
   double pmax;  /* max |<phi|p_a>| */
 } near_atom;
 
@@ -329,10 +354,17 @@ static nh_err pair_block(asm_ctx *c, int which, int za, const near_atom *kp,
                          const near_atom *kq, double *blk) {
   const double zero[3] = {0, 0, 0};
   memset(blk, 0, (size_t)kp->norb * kq->norb * sizeof *blk);
-  if (which == NH_H0_VNL)
-    nh_int_gth_nl_add(c->sp->gth[za], kp->proj, kp->norb, kq->proj, kq->norb,
-                      c->sp->nprojfun[za], blk, kq->norb);
-  else
+  if (which == NH_H0_VNL) {
+    int npf = c->sp->nprojfun[za];
+    for (int mu = 0; mu < kp->norb; mu++)
+      for (int nu = 0; nu < kq->norb; nu++) {
+        const double *x = kp->hproj + (size_t)mu * npf;
+        const double *y = kq->proj + (size_t)nu * npf;
+        double v = 0;
+        for (int f = 0; f < npf; f++) v += x[f] * y[f];
+        blk[(size_t)mu * kq->norb + nu] = v;
+      }
+  } else
     NH_CALL(nh_int_gth_loc_add(c->w, c->sp->gth[za], zero, c->sp->shell[kp->z],
                                c->sp->basis->elem[kp->z]->nshell, kp->d,
                                c->sp->shell[kq->z],
@@ -340,6 +372,28 @@ static nh_err pair_block(asm_ctx *c, int which, int za, const near_atom *kp,
                                kq->norb));
   if (kp == kq) symmetrise(blk, kp->norb);
   return NH_OK;
+}
+
+/* hp = p h: hp[mu][(l,i,m)] = sum_j h^l_ij p[mu][(l,j,m)], columns in the
+ * projector order of nh_int_gth_projectors (l, then i, then m). */
+static void apply_h(const nh_gth *g, const double *p, int norb, int npf,
+                    double *hp) {
+  for (int mu = 0; mu < norb; mu++) {
+    const double *pr = p + (size_t)mu * npf;
+    double *hr = hp + (size_t)mu * npf;
+    int off = 0;
+    for (int l = 0; l < g->nl; l++) {
+      int n = 2 * l + 1;
+      for (int i = 0; i < g->nprj[l]; i++)
+        for (int m = 0; m < n; m++) {
+          double v = 0;
+          for (int j = 0; j < g->nprj[l]; j++)
+            v += g->h[l][i][j] * pr[off + j * n + m];
+          hr[off + i * n + m] = v;
+        }
+      off += g->nprj[l] * n;
+    }
+  }
 }
 
 /* Atoms of pairs [p0, p1) (centre a) within range; projector overlaps. */
@@ -360,7 +414,8 @@ static nh_err gather_near(asm_ctx *c, int which, const nh_neighbors *nl,
     memcpy(k->d, q->d, sizeof k->d);
     k->z = zk;
     k->norb = norb_z(c, zk);
-    k->proj = projbuf + (size_t)(*nnear - 1) * c->maxnorb * c->maxpf;
+    k->proj = projbuf + (size_t)(*nnear - 1) * 2 * c->maxnorb * c->maxpf;
+    k->hproj = k->proj + (size_t)c->maxnorb * c->maxpf;
     k->pmax = 0;
     if (which == NH_H0_VNL) {
       NH_CALL(nh_int_atoms(c->w, NH_INT_OVERLAP, c->sp->shell[zk],
@@ -369,6 +424,7 @@ static nh_err gather_near(asm_ctx *c, int which, const nh_neighbors *nl,
                            NH_INT_EXACT, k->proj, NULL, npf));
       for (int e = 0; e < k->norb * npf; e++)
         k->pmax = fmax(k->pmax, fabs(k->proj[e]));
+      apply_h(c->sp->gth[za], k->proj, k->norb, npf, k->hproj);
     }
   }
   return NH_OK;
@@ -405,6 +461,7 @@ static nh_err part_three(asm_ctx *c, int which, nh_mat *m, double rcut) {
   near_atom *near = NULL;
   double *projbuf = NULL;
   nh_err err = NH_OK;
+  double wall0 = nh_wtime(), cpu0 = cpu_seconds(), nblk = 0;
   nh_timer_start(timer);
   NH_CALL_GOTO(nh_domain_neighbors(c->dom, rcut, 1, &nl), done);
   /* the largest neighbour count of one centre bounds the near atoms */
@@ -415,7 +472,7 @@ static nh_err part_three(asm_ctx *c, int which, nh_mat *m, double rcut) {
   }
   NH_CALL_GOTO(nh_malloc((size_t)maxn * sizeof *near, &near), done);
   if (which == NH_H0_VNL)
-    NH_CALL_GOTO(nh_malloc((size_t)maxn * c->maxnorb * c->maxpf * sizeof(double) + 1,
+    NH_CALL_GOTO(nh_malloc((size_t)maxn * 2 * c->maxnorb * c->maxpf * sizeof(double) + 1,
                            &projbuf),
                  done);
   nh_progress pr;
@@ -435,6 +492,7 @@ static nh_err part_three(asm_ctx *c, int which, nh_mat *m, double rcut) {
       for (int p = 0; p < nnear; p++)
         for (int q = p; q < nnear; q++) {
           if (negligible(c, which, w, &near[p], &near[q])) continue;
+          nblk++;
           NH_CALL_GOTO(pair_block(c, which, za, &near[p], &near[q], c->b1), done);
           NH_CALL_GOTO(add_contribution(m, c->dom, &near[p], &near[q], c->b1,
                                         c->b2),
@@ -455,6 +513,8 @@ done:
   nh_free(&near);
   nh_neighbors_destroy(&nl);
   nh_timer_stop(timer);
+  err = nh_ctx_agree(c->ctx, err);
+  if (!err) err = report_part(c->ctx, timer, nblk, wall0, cpu0);
   return err;
 }
 

@@ -127,9 +127,16 @@ static nh_err report_sizes(const nh_ctx *ctx, const h0_state *st) {
 /* H0 so far: T + V_nl. The grid part (sum_a V_na,a + V_xc[rho0]) is the
  * grid module's (nextham/grid.h, nh_grid_h0_add); until it exists the
  * result is only the analytic part and is named so. */
-static nh_err build_h0(const nh_ctx *ctx, h0_state *st, const char **name) {
-  NH_CALL(nh_mat_duplicate(st->parts.T, 1, "H0", &st->H0));
+static nh_err build_h0(const nh_ctx *ctx, h0_state *st, int keep_parts,
+                       const char **name) {
+  if (keep_parts) {
+    NH_CALL(nh_mat_duplicate(st->parts.T, 1, "H0", &st->H0));
+  } else { /* T becomes H0: one matrix less at the peak */
+    st->H0 = st->parts.T;
+    st->parts.T = NULL;
+  }
   NH_CALL(nh_mat_axpy(st->H0, 1.0, st->parts.Vnl));
+  if (!keep_parts) nh_mat_destroy(&st->parts.Vnl);
   nh_warn(ctx, "h0: the grid part of H0 (sum_a V_na,a + V_xc[rho0]) is not "
           "available in this build; the output holds only the analytic part "
           "T + V_nl, written as matrix 'H0_analytic' -- it is NOT H0");
@@ -186,7 +193,7 @@ static nh_err h0_run(const nh_ctx *ctx, nh_toml *doc, const char *dir,
   NH_CALL(nh_domain_create(ctx, st->s, NULL, r.halo, &st->dom));
   nh_timer_stop("distribution");
   NH_CALL(nh_h0_analytic(st->dom, st->sp, &o.h0, parts, &st->parts));
-  NH_CALL(build_h0(ctx, st, &h0name));
+  NH_CALL(build_h0(ctx, st, o.write_parts, &h0name));
   NH_CALL(report_sizes(ctx, st));
   NH_CALL(write_sample(ctx, path, st, h0name, o.write_parts));
   return NH_OK;
