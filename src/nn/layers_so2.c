@@ -33,7 +33,7 @@ nh_err nh_nn_so2_set(nh_nn_so2 *s, const nh_nn_irreps *in,
     s->fin += w * Ki;
     s->fout += w * Ko;
     s->nrad += Ki;
-    s->nmat += (size_t)w * Ko * w * Ki;
+    s->nmat += (size_t)Ko * Ki;
     for (int ko = 0; ko < out->nkind; ko++)
       for (int ki = 0; ki < in->nkind; ki++)
         if (out->L[ko] >= m && in->L[ki] >= m &&
@@ -48,91 +48,89 @@ nh_err nh_nn_so2_set(nh_nn_so2 *s, const nh_nn_irreps *in,
 size_t nh_nn_so2_nparams(const nh_nn_so2 *s) { return s->npar; }
 
 size_t nh_nn_so2_work(const nh_nn_so2 *s, int E) {
+  const int dmax = s->in.dim > s->out.dim ? s->in.dim : s->out.dim;
   return (size_t)E * (nh_irreps_wigner_off(s->lmax + 1) + 2 * s->fin +
-                      2 * s->fout) + 2 * s->nmat;
+                      s->fout) + 2 * s->nmat + 2 * (size_t)dmax;
 }
 
-/* Parameters <-> the dense matrices M_m (rows [+out; -out], columns
- * [+in; -in], or just out × in for m = 0). to_params = 0 fills M from P;
- * 1 accumulates the adjoint, P += ∂M/∂P ᵀ M. */
-static void walk(const nh_nn_so2 *s, double *M, double *P, int to_params) {
-  size_t p = 0, moff = 0;
-  for (int m = 0; m <= s->mmax; m++) {
-    const int Ko = s->kout[m], Ki = s->kin[m];
-    const int wo = m ? 2 * Ko : Ko, wi = m ? 2 * Ki : Ki;
-    double *Mm = M + moff;
-    if (!to_params)
-      memset(Mm, 0, (size_t)wo * wi * sizeof(double));
-    int ro = 0;
-    for (int ko = 0; ko < s->out.nkind; ko++) {
-      if (s->out.L[ko] < m)
-        continue;
-      const int mo = s->out.mul[ko];
-      int ci = 0;
-      for (int ki = 0; ki < s->in.nkind; ki++) {
-        if (s->in.L[ki] < m)
-          continue;
-        const int mi = s->in.mul[ki], same = sgn(&s->out, ko) == sgn(&s->in, ki);
-        if (m == 0 && !same) {
-          ci += mi;
-          continue;
-        }
-        for (int a = 0; a < mo; a++)
-          for (int b = 0; b < mi; b++) {
-            double *w = P + p + (size_t)a * mi + b;
-            double *pp = Mm + (size_t)(ro + a) * wi + ci + b;      /* +,+ */
-            if (m == 0) {
-              if (to_params) *w += *pp; else *pp = *w;
-              continue;
-            }
-            double *mm = Mm + (size_t)(Ko + ro + a) * wi + Ki + ci + b; /* -,- */
-            double *pm = Mm + (size_t)(ro + a) * wi + Ki + ci + b;      /* +,- */
-            double *mp = Mm + (size_t)(Ko + ro + a) * wi + ci + b;      /* -,+ */
-            if (same) { /* W1 */
-              if (to_params) *w += *pp + *mm; else *pp = *mm = *w;
-            } else {    /* W2 */
-              if (to_params) *w += *mp - *pm; else { *mp = *w; *pm = -*w; }
-            }
-          }
-        p += (size_t)mo * mi;
-        ci += mi;
-      }
-      ro += mo;
-    }
-    moff += (size_t)wo * wi;
-  }
-}
-
-/* pos[m][k]: first channel of kind k among the channels with L >= m;
- * xoff[m]: offset of block m per edge in units of E (Σ widths before m). */
+/* The frame. For |m| > 0 the channels of each side are ordered by sign
+ * s = p(-1)^L, s = +1 kinds first, and every edge carries two rows
+ *     u = (x_{+m}[s=+1], x_{-m}[s=-1]),   v = (x_{-m}[s=+1], -x_{+m}[s=-1]).
+ * Then the W1/W2 structure collapses into ONE dense matrix per |m|,
+ * M_m[o][i] = W (with a minus on the (s_o = +1, s_i = -1) blocks), and
+ * (u, v)_out = M_m (u, v)_in: a dgemm of 2E × Ki by Ki × Ko over all
+ * edges, with no structural zeros. m = 0 has the row u = x_0 only and
+ * zero blocks where s_o != s_i.
+ * pos[m][k]: first channel of kind k in the rows of block m;
+ * xoff[m]: offset of block m in units of E; roff[m]: radial offset. */
 typedef struct frame_map {
   int pos[NH_IRREPS_LMAX + 1][NH_NN_MAXKIND];
   int xoff[NH_IRREPS_LMAX + 2], roff[NH_IRREPS_LMAX + 2];
+  int rpos[NH_IRREPS_LMAX + 1][NH_NN_MAXKIND]; /* radial: kind order */
 } frame_map;
 
 static void frame_map_set(const nh_nn_irreps *ir, int mmax, frame_map *f) {
   f->xoff[0] = f->roff[0] = 0;
   for (int m = 0; m <= mmax; m++) {
-    int n = 0;
+    int n = 0, nr = 0;
+    for (int pass = 1; pass >= -1; pass -= 2)
+      for (int k = 0; k < ir->nkind; k++)
+        if (ir->L[k] >= m && sgn(ir, k) == pass) {
+          f->pos[m][k] = n;
+          n += ir->mul[k];
+        }
     for (int k = 0; k < ir->nkind; k++)
       if (ir->L[k] >= m) {
-        f->pos[m][k] = n;
-        n += ir->mul[k];
+        f->rpos[m][k] = nr;
+        nr += ir->mul[k];
       }
     f->xoff[m + 1] = f->xoff[m] + (m ? 2 : 1) * n;
     f->roff[m + 1] = f->roff[m] + n;
   }
 }
 
-/* y[d] = D^L x (transpose = 0) or D^Lᵀ x (transpose = 1). */
-static void rot(const double *Dl, int d, int transpose, const double *x,
-                double *y) {
-  for (int a = 0; a < d; a++) {
-    double t = 0.0;
-    for (int b = 0; b < d; b++)
-      t += (transpose ? Dl[b * d + a] : Dl[a * d + b]) * x[b];
-    y[a] = t;
+/* Parameters <-> the dense M_m. to_params = 0 fills M from P; 1
+ * accumulates the adjoint, P += (∂M/∂P)ᵀ M. */
+static void walk(const nh_nn_so2 *s, const frame_map *fi, const frame_map *fo,
+                 double *M, double *P, int to_params) {
+  size_t p = 0, moff = 0;
+  for (int m = 0; m <= s->mmax; m++) {
+    const int Ki = s->kin[m];
+    double *Mm = M + moff;
+    if (!to_params)
+      memset(Mm, 0, (size_t)s->kout[m] * Ki * sizeof(double));
+    for (int ko = 0; ko < s->out.nkind; ko++) {
+      if (s->out.L[ko] < m)
+        continue;
+      const int mo = s->out.mul[ko], so = sgn(&s->out, ko);
+      for (int ki = 0; ki < s->in.nkind; ki++) {
+        const int si = sgn(&s->in, ki), mi = s->in.mul[ki];
+        if (s->in.L[ki] < m || (m == 0 && so != si))
+          continue;
+        const double sign = m > 0 && so > 0 && si < 0 ? -1.0 : 1.0;
+        for (int a = 0; a < mo; a++)
+          for (int b = 0; b < mi; b++) {
+            double *w = P + p + (size_t)a * mi + b;
+            double *mm = Mm + (size_t)(fo->pos[m][ko] + a) * Ki +
+                         fi->pos[m][ki] + b;
+            if (to_params)
+              *w += sign * *mm;
+            else
+              *mm = sign * *w;
+          }
+        p += (size_t)mo * mi;
+      }
+    }
+    moff += (size_t)s->kout[m] * Ki;
   }
+}
+
+/* All channels of a kind at once: T (mul, d) = X (mul, d) D^Lᵀ, i.e.
+ * every channel x -> D^L x (back = 0); or T (+)= X D^L, every channel
+ * x -> D^Lᵀ x (back = 1, beta 0 or 1). */
+static void rot(const double *Dl, int d, int mul, int back, const double *X,
+                double *T, double beta) {
+  nn_gemm('N', back ? 'N' : 'T', mul, d, d, 1.0, X, d, Dl, d, beta, T, d);
 }
 
 /* Edge frames: D[e] = wigner(lmax, edge_frame(r_e)). */
@@ -146,27 +144,56 @@ static nh_err frames(double *D, const double *r, const nh_nn_so2 *s, int E) {
   return NH_OK;
 }
 
-/* X_m[e] = rad · (D x)_{±m} for every edge, m <= mmax. */
-static void rotate_in(double *X, const double *D, const double *in,
-                      const double *rad, const nh_nn_so2 *s,
+/* Frame rows of one channel: y (2L+1 components in the frame) <-> the
+ * u, v entries of block m, for a kind of sign sg. scale multiplies. */
+static void pack(double *row, int K, int pos, int m, int L, int sg,
+                 double scale, const double *y) {
+  if (m == 0) {
+    row[pos] = scale * y[L];
+  } else if (sg > 0) {
+    row[pos] = scale * y[L + m];
+    row[K + pos] = scale * y[L - m];
+  } else {
+    row[pos] = scale * y[L - m];
+    row[K + pos] = -scale * y[L + m];
+  }
+}
+static void unpack(double *y, const double *row, int K, int pos, int m, int L,
+                   int sg, double scale) {
+  if (m == 0) {
+    y[L] = scale * row[pos];
+  } else if (sg > 0) {
+    y[L + m] = scale * row[pos];
+    y[L - m] = scale * row[K + pos];
+  } else {
+    y[L - m] = scale * row[pos];
+    y[L + m] = -scale * row[K + pos];
+  }
+}
+
+/* Block m of edge e in a frame array (rows u then v for m > 0). */
+static double *block(double *X, const frame_map *f, int m, int K, int E,
+                     int e) {
+  return X + (size_t)E * f->xoff[m] + (size_t)e * (m ? 2 * K : K);
+}
+
+/* X = the modulated frame rows of every edge, from in, D and rad. */
+static void rotate_in(double *X, double *tmp, const double *D,
+                      const double *in, const double *rad, const nh_nn_so2 *s,
                       const frame_map *f, int E) {
   const nh_nn_irreps *ir = &s->in;
   const int nw = nh_irreps_wigner_off(s->lmax + 1);
-  double y[2 * NH_IRREPS_LMAX + 1];
   for (int e = 0; e < E; e++)
     for (int k = 0; k < ir->nkind; k++) {
       const int L = ir->L[k], d = 2 * L + 1, top = L < s->mmax ? L : s->mmax;
+      rot(D + (size_t)e * nw + nh_irreps_wigner_off(L), d, ir->mul[k], 0,
+          in + (size_t)e * ir->dim + ir->off[k], tmp, 0.0);
       for (int c = 0; c < ir->mul[k]; c++) {
-        rot(D + (size_t)e * nw + nh_irreps_wigner_off(L), d, 0,
-            in + (size_t)e * ir->dim + ir->off[k] + c * d, y);
-        for (int m = 0; m <= top; m++) {
-          const int pos = f->pos[m][k] + c, Ki = s->kin[m];
-          const double rv = rad[(size_t)e * s->nrad + f->roff[m] + pos];
-          double *Xm = X + (size_t)E * f->xoff[m] + (size_t)e * (m ? 2 * Ki : Ki);
-          Xm[pos] = rv * y[L + m];
-          if (m)
-            Xm[Ki + pos] = rv * y[L - m];
-        }
+        const double *y = tmp + c * d;
+        for (int m = 0; m <= top; m++)
+          pack(block(X, f, m, s->kin[m], E, e), s->kin[m], f->pos[m][k] + c,
+               m, L, sgn(ir, k),
+               rad[(size_t)e * s->nrad + f->roff[m] + f->rpos[m][k] + c], y);
       }
     }
 }
@@ -175,41 +202,34 @@ nh_err nh_nn_so2_forward(double *out, double *work, const double *in,
                          const double *rad, const double *r,
                          const double *params, const nh_nn_so2 *s, int E) {
   // in (E, in.dim), rad (E, nrad), r (E, 3) -> out (E, out.dim)
-  // work: D (E, nw) | X (E, fin) | Y (E, fout) | M (nmat)
+  // work: D (E, nw) | X (E, fin) | Y (E, fout) | M (nmat) | tmp (dim)
   const int nw = nh_irreps_wigner_off(s->lmax + 1);
   double *D = work, *X = D + (size_t)E * nw, *Y = X + (size_t)E * s->fin;
-  double *M = Y + (size_t)E * s->fout;
+  double *M = Y + (size_t)E * s->fout, *tmp = M + s->nmat;
   frame_map fi, fo;
   frame_map_set(&s->in, s->mmax, &fi);
   frame_map_set(&s->out, s->mmax, &fo);
   NH_CALL(frames(D, r, s, E));
-  rotate_in(X, D, in, rad, s, &fi, E);
-  walk(s, M, (double *)params, 0);
+  rotate_in(X, tmp, D, in, rad, s, &fi, E);
+  walk(s, &fi, &fo, M, (double *)params, 0);
   size_t moff = 0;
-  for (int m = 0; m <= s->mmax; m++) { /* Y_m (E, wo) = X_m (E, wi) M_mᵀ */
-    const int wi = (m ? 2 : 1) * s->kin[m], wo = (m ? 2 : 1) * s->kout[m];
-    nn_gemm('N', 'T', E, wo, wi, 1.0, X + (size_t)E * fi.xoff[m], wi, M + moff,
-            wi, 0.0, Y + (size_t)E * fo.xoff[m], wo);
-    moff += (size_t)wo * wi;
+  for (int m = 0; m <= s->mmax; m++) { /* Y_m (rows, Ko) = X_m (rows, Ki) M_mᵀ */
+    const int Ki = s->kin[m], Ko = s->kout[m], rows = (m ? 2 : 1) * E;
+    nn_gemm('N', 'T', rows, Ko, Ki, 1.0, X + (size_t)E * fi.xoff[m], Ki,
+            M + moff, Ki, 0.0, Y + (size_t)E * fo.xoff[m], Ko);
+    moff += (size_t)Ko * Ki;
   }
   const nh_nn_irreps *ir = &s->out;
-  double y[2 * NH_IRREPS_LMAX + 1];
   for (int e = 0; e < E; e++)
     for (int k = 0; k < ir->nkind; k++) {
       const int L = ir->L[k], d = 2 * L + 1, top = L < s->mmax ? L : s->mmax;
-      for (int c = 0; c < ir->mul[k]; c++) {
-        memset(y, 0, d * sizeof(double));
-        for (int m = 0; m <= top; m++) {
-          const int pos = fo.pos[m][k] + c, Ko = s->kout[m];
-          const double *Ym =
-              Y + (size_t)E * fo.xoff[m] + (size_t)e * (m ? 2 * Ko : Ko);
-          y[L + m] = Ym[pos];
-          if (m)
-            y[L - m] = Ym[Ko + pos];
-        }
-        rot(D + (size_t)e * nw + nh_irreps_wigner_off(L), d, 1, y,
-            out + (size_t)e * ir->dim + ir->off[k] + c * d);
-      }
+      memset(tmp, 0, (size_t)ir->mul[k] * d * sizeof(double));
+      for (int c = 0; c < ir->mul[k]; c++)
+        for (int m = 0; m <= top; m++)
+          unpack(tmp + c * d, block(Y, &fo, m, s->kout[m], E, e), s->kout[m],
+                 fo.pos[m][k] + c, m, L, sgn(ir, k), 1.0);
+      rot(D + (size_t)e * nw + nh_irreps_wigner_off(L), d, ir->mul[k], 1, tmp,
+          out + (size_t)e * ir->dim + ir->off[k], 0.0);
     }
   return NH_OK;
 }
@@ -218,79 +238,75 @@ nh_err nh_nn_so2_backward(double *d_in, double *d_rad, double *d_params,
                           const double *d_out, double *work, const double *in,
                           const double *rad, const double *r,
                           const double *params, const nh_nn_so2 *s, int E) {
-  // recompute D, X and M; then dY = D d_out, dX_m = dY_m M_m,
+  // recompute D, X and M; then dY = pack(D d_out), dX_m = dY_m M_m,
   // dM_m = dY_mᵀ X_m, and back through the modulation and the rotation.
+  // work: D (E, nw) | X (E, fin) | dY (E, fout) | dX (E, fin) | M | dM |
+  //       tmp, tmp2 (dim)
   const int nw = nh_irreps_wigner_off(s->lmax + 1);
+  const int dmax = s->in.dim > s->out.dim ? s->in.dim : s->out.dim;
   double *D = work, *X = D + (size_t)E * nw, *dY = X + (size_t)E * s->fin;
-  double *M = dY + (size_t)E * s->fout, *dX = M + s->nmat;
-  double *dM = dX + (size_t)E * s->fin; /* nmat, then dY's twin unused */
+  double *dX = dY + (size_t)E * s->fout, *M = dX + (size_t)E * s->fin;
+  double *dM = M + s->nmat, *tmp = dM + s->nmat, *tmp2 = tmp + dmax;
   frame_map fi, fo;
   frame_map_set(&s->in, s->mmax, &fi);
   frame_map_set(&s->out, s->mmax, &fo);
   NH_CALL(frames(D, r, s, E));
-  rotate_in(X, D, in, rad, s, &fi, E);
-  walk(s, M, (double *)params, 0);
-  double y[2 * NH_IRREPS_LMAX + 1], dy[2 * NH_IRREPS_LMAX + 1];
+  rotate_in(X, tmp, D, in, rad, s, &fi, E);
+  walk(s, &fi, &fo, M, (double *)params, 0);
   const nh_nn_irreps *io = &s->out;
-  for (int e = 0; e < E; e++)
+  for (int e = 0; e < E; e++) /* unpack's adjoint is pack */
     for (int k = 0; k < io->nkind; k++) {
       const int L = io->L[k], d = 2 * L + 1, top = L < s->mmax ? L : s->mmax;
-      for (int c = 0; c < io->mul[k]; c++) {
-        rot(D + (size_t)e * nw + nh_irreps_wigner_off(L), d, 0,
-            d_out + (size_t)e * io->dim + io->off[k] + c * d, y);
-        for (int m = 0; m <= top; m++) {
-          const int pos = fo.pos[m][k] + c, Ko = s->kout[m];
-          double *dYm =
-              dY + (size_t)E * fo.xoff[m] + (size_t)e * (m ? 2 * Ko : Ko);
-          dYm[pos] = y[L + m];
-          if (m)
-            dYm[Ko + pos] = y[L - m];
-        }
-      }
+      rot(D + (size_t)e * nw + nh_irreps_wigner_off(L), d, io->mul[k], 0,
+          d_out + (size_t)e * io->dim + io->off[k], tmp, 0.0);
+      for (int c = 0; c < io->mul[k]; c++)
+        for (int m = 0; m <= top; m++)
+          pack(block(dY, &fo, m, s->kout[m], E, e), s->kout[m],
+               fo.pos[m][k] + c, m, L, sgn(io, k), 1.0, tmp + c * d);
     }
   size_t moff = 0;
   for (int m = 0; m <= s->mmax; m++) {
-    const int wi = (m ? 2 : 1) * s->kin[m], wo = (m ? 2 : 1) * s->kout[m];
+    const int Ki = s->kin[m], Ko = s->kout[m], rows = (m ? 2 : 1) * E;
     const double *dYm = dY + (size_t)E * fo.xoff[m];
-    double *Xm = X + (size_t)E * fi.xoff[m];
-    nn_gemm('N', 'N', E, wi, wo, 1.0, dYm, wo, M + moff, wi, 0.0,
-            dX + (size_t)E * fi.xoff[m], wi);
+    nn_gemm('N', 'N', rows, Ki, Ko, 1.0, dYm, Ko, M + moff, Ki, 0.0,
+            dX + (size_t)E * fi.xoff[m], Ki);
     if (d_params)
-      nn_gemm('T', 'N', wo, wi, E, 1.0, dYm, wo, Xm, wi, 0.0, dM + moff, wi);
-    moff += (size_t)wo * wi;
+      nn_gemm('T', 'N', Ko, Ki, rows, 1.0, dYm, Ko, X + (size_t)E * fi.xoff[m],
+              Ki, 0.0, dM + moff, Ki);
+    moff += (size_t)Ko * Ki;
   }
   if (d_params)
-    walk(s, dM, d_params, 1);
+    walk(s, &fi, &fo, dM, d_params, 1);
   const nh_nn_irreps *ii = &s->in;
   for (int e = 0; e < E; e++)
     for (int k = 0; k < ii->nkind; k++) {
       const int L = ii->L[k], d = 2 * L + 1, top = L < s->mmax ? L : s->mmax;
       const double *Dl = D + (size_t)e * nw + nh_irreps_wigner_off(L);
+      const size_t xo = (size_t)e * ii->dim + ii->off[k];
+      rot(Dl, d, ii->mul[k], 0, in + xo, tmp, 0.0);
+      memset(tmp2, 0, (size_t)ii->mul[k] * d * sizeof(double));
       for (int c = 0; c < ii->mul[k]; c++) {
-        const size_t xo = (size_t)e * ii->dim + ii->off[k] + c * d;
-        rot(Dl, d, 0, in + xo, y);
-        memset(dy, 0, d * sizeof(double));
+        const double *y = tmp + c * d;
+        double *dy = tmp2 + c * d;
         for (int m = 0; m <= top; m++) {
-          const int pos = fi.pos[m][k] + c, Ki = s->kin[m];
-          const size_t ri = (size_t)e * s->nrad + fi.roff[m] + pos;
-          const double *dXm =
-              dX + (size_t)E * fi.xoff[m] + (size_t)e * (m ? 2 * Ki : Ki);
-          double g = dXm[pos] * y[L + m];
-          dy[L + m] = rad[ri] * dXm[pos];
+          /* pack is linear in rad·y: unpack the frame gradient into g_y,
+           * then d_rad = g_y·y over the ±m components, dy = rad·g_y */
+          double gy[2 * NH_IRREPS_LMAX + 1];
+          const size_t ri = (size_t)e * s->nrad + fi.roff[m] + fi.rpos[m][k] + c;
+          unpack(gy, block(dX, &fi, m, s->kin[m], E, e), s->kin[m],
+                 fi.pos[m][k] + c, m, L, sgn(ii, k), 1.0);
+          double g = gy[L + m] * y[L + m];
+          dy[L + m] = rad[ri] * gy[L + m];
           if (m) {
-            g += dXm[Ki + pos] * y[L - m];
-            dy[L - m] = rad[ri] * dXm[Ki + pos];
+            g += gy[L - m] * y[L - m];
+            dy[L - m] = rad[ri] * gy[L - m];
           }
           if (d_rad)
             d_rad[ri] += g;
         }
-        if (d_in) {
-          double t[2 * NH_IRREPS_LMAX + 1];
-          rot(Dl, d, 1, dy, t);
-          for (int a = 0; a < d; a++)
-            d_in[xo + a] += t[a];
-        }
       }
+      if (d_in)
+        rot(Dl, d, ii->mul[k], 1, tmp2, d_in + xo, 1.0);
     }
   return NH_OK;
 }
