@@ -675,6 +675,14 @@ static void test_heads(void **state) {
          *P3 = alloc(nP);
   fill(c.x, nx, -1, 1), fill(c.p, np, -1, 1), fill(c.w, nP, -1, 1);
   head_loss(&c);
+  /* tr(ΔH ΔHᵀ) of each block = Σ of the squared norms of its irreps (the
+   * CG map is orthogonal): the trace head's target is an invariant */
+  for (int i = 0; i < c.n; i++) {
+    const double *Pi = c.P + (size_t)i * norb * norb;
+    const double *fi = c.work + (size_t)i * pp->dim;
+    const double tr = dot(Pi, Pi, (size_t)norb * norb);
+    assert_true(tr > 1.0 && fabs(tr - dot(fi, fi, pp->dim)) < 1e-13 * tr);
+  }
   nh_nn_head_backward(dx, dp, c.w, c.work, c.x, c.p, &hid, pp, c.n);
   check_grad("head params", head_loss, &c, c.p, np, dp);
   check_grad("head input", head_loss, &c, c.x, nx, dx);
@@ -700,6 +708,170 @@ static void test_heads(void **state) {
   nh_irreps_pad_destroy(&pad);
 }
 
+
+/* --- a whole transformer block, composed from the layers over one flat
+ * parameter buffer (the way the model will use them):
+ *   x_e = h[src]; rad = MLP(radial(|r|)); m = SO2(x_e, rad, r);
+ *   a = attention(m -> dst); h1 = h + linear(a); (g, z) = TraceGrad(norm(h1));
+ *   out = h1 + g.  Loss w·out + wz·z. */
+typedef struct blk {
+  nh_nn_irreps ir, irm;
+  nh_nn_mlp rmlp;
+  nh_nn_so2 so2;
+  nh_nn_attn at;
+  nh_nn_tracegrad tg;
+  int N, E, nb, src[7], dst[7];
+  double rc, pos[12], r[21], len[7];
+  size_t off[7]; /* rmlp, so2, attn, lin, norm, tg, end */
+  double *h, *p, *w, *wz;
+  /* activations */
+  double *xe, *rb, *rad, *rcache, *msg, *agg, *h1, *hn, *g, *z, *out, *tcache;
+  double *work;
+  /* gradients */
+  double *dh, *dp, *dxe, *drad, *drb, *dmsg, *dagg, *dh1, *dhn, *dout;
+} blk;
+
+static void blk_geometry(blk *b) {
+  for (int e = 0; e < b->E; e++) {
+    double l2 = 0.0;
+    for (int a = 0; a < 3; a++) {
+      b->r[3 * e + a] = b->pos[3 * b->src[e] + a] - b->pos[3 * b->dst[e] + a];
+      l2 += b->r[3 * e + a] * b->r[3 * e + a];
+    }
+    b->len[e] = sqrt(l2);
+  }
+}
+
+static double blk_forward(void *b_) {
+  blk *b = b_;
+  const int N = b->N, E = b->E;
+  blk_geometry(b);
+  nh_nn_gather_forward(b->xe, b->h, b->src, b->ir.dim, E);
+  nh_nn_radial_forward(b->rb, b->len, b->nb, b->rc, E);
+  nh_nn_mlp_forward(b->rad, b->rcache, b->rb, b->p + b->off[0], &b->rmlp, E);
+  assert_nh_ok(nh_nn_so2_forward(b->msg, b->work, b->xe, b->rad, b->r,
+                                 b->p + b->off[1], &b->so2, E));
+  nh_nn_attn_forward(b->agg, b->work, b->msg, b->dst, b->p + b->off[2], &b->at,
+                     N, E);
+  nh_nn_linear_forward(b->h1, b->agg, b->p + b->off[3], &b->irm, &b->ir, N);
+  for (int j = 0; j < N * b->ir.dim; j++)
+    b->h1[j] += b->h[j];
+  nh_nn_norm_forward(b->hn, b->h1, b->p + b->off[4], &b->ir, N);
+  nh_nn_tracegrad_forward(b->g, b->z, b->tcache, b->work, b->hn,
+                          b->p + b->off[5], &b->tg, N);
+  for (int j = 0; j < N * b->ir.dim; j++)
+    b->out[j] = b->h1[j] + b->g[j];
+  return dot(b->out, b->w, (size_t)N * b->ir.dim) +
+         dot(b->z, b->wz, (size_t)N * b->tg.nz);
+}
+
+static void blk_backward(blk *b) {
+  const int N = b->N, E = b->E;
+  const size_t nh = (size_t)N * b->ir.dim;
+  /* every gradient buffer starts at zero, every backward accumulates */
+  memset(b->dp, 0, b->off[6] * sizeof(double));
+  memset(b->dh, 0, nh * sizeof(double));
+  memset(b->dxe, 0, (size_t)E * b->ir.dim * sizeof(double));
+  memset(b->drad, 0, (size_t)E * b->so2.nrad * sizeof(double));
+  memset(b->drb, 0, (size_t)E * b->nb * sizeof(double));
+  memset(b->dmsg, 0, (size_t)E * b->irm.dim * sizeof(double));
+  memset(b->dagg, 0, (size_t)N * b->irm.dim * sizeof(double));
+  memset(b->dhn, 0, nh * sizeof(double));
+  memcpy(b->dh1, b->w, nh * sizeof(double)); /* out = h1 + g */
+  nh_nn_tracegrad_backward(b->dhn, b->dp + b->off[5], b->w, b->wz, b->work,
+                           b->tcache, b->hn, b->p + b->off[5], &b->tg, N);
+  nh_nn_norm_backward(b->dh1, b->dp + b->off[4], b->dhn, b->h1,
+                      b->p + b->off[4], &b->ir, N);
+  for (size_t j = 0; j < nh; j++) /* h1 = h + linear(agg) */
+    b->dh[j] += b->dh1[j];
+  nh_nn_linear_backward(b->dagg, b->dp + b->off[3], b->dh1, b->agg,
+                        b->p + b->off[3], &b->irm, &b->ir, N);
+  nh_nn_attn_backward(b->dmsg, b->dp + b->off[2], b->dagg, b->work, b->msg,
+                      b->dst, b->p + b->off[2], &b->at, N, E);
+  assert_nh_ok(nh_nn_so2_backward(b->dxe, b->drad, b->dp + b->off[1], b->dmsg,
+                                  b->work, b->xe, b->rad, b->r,
+                                  b->p + b->off[1], &b->so2, E));
+  nh_nn_mlp_backward(b->drb, b->dp + b->off[0], b->drad, NULL, b->work,
+                     b->rcache, b->rb, b->p + b->off[0], &b->rmlp, E);
+  nh_nn_gather_backward(b->dh, b->dxe, b->src, b->ir.dim, E);
+}
+
+static void test_block(void **state) {
+  (void)state;
+  blk b = {.N = 4, .E = 7, .nb = 6, .rc = 6.0,
+           .src = {1, 2, 0, 3, 0, 1, 2}, .dst = {0, 0, 1, 1, 2, 3, 3}};
+  irreps_a(&b.ir);
+  const int Lm[] = {0, 1, 2, 2}, pm[] = {1, -1, 1, -1}, mm[] = {4, 2, 2, 2};
+  assert_nh_ok(nh_nn_irreps_set(&b.irm, 4, Lm, pm, mm));
+  assert_nh_ok(nh_nn_so2_set(&b.so2, &b.ir, &b.irm));
+  const int rs[] = {b.nb, 8, b.so2.nrad}, hidden[] = {12};
+  assert_nh_ok(nh_nn_mlp_set(&b.rmlp, 2, rs));
+  assert_nh_ok(nh_nn_attn_set(&b.at, &b.irm, 2));
+  assert_nh_ok(nh_nn_tracegrad_set(&b.tg, &b.ir, 1, hidden, 3));
+  /* the flat parameter buffer and its named slices */
+  const size_t np[6] = {nh_nn_mlp_nparams(&b.rmlp), nh_nn_so2_nparams(&b.so2),
+                        nh_nn_attn_nparams(&b.at),
+                        nh_nn_linear_nparams(&b.irm, &b.ir),
+                        nh_nn_norm_nparams(&b.ir),
+                        nh_nn_tracegrad_nparams(&b.tg)};
+  for (int i = 0; i < 6; i++)
+    b.off[i + 1] = b.off[i] + np[i];
+  const int N = b.N, E = b.E, D = b.ir.dim, DM = b.irm.dim;
+  size_t nw = nh_nn_so2_work(&b.so2, E);
+  nw = fmax(nw, nh_nn_attn_work(&b.at, N, E));
+  nw = fmax(nw, nh_nn_mlp_work(&b.rmlp, E));
+  nw = fmax(nw, nh_nn_tracegrad_work(&b.tg, N));
+  b.h = alloc(N * D), b.p = alloc(b.off[6]), b.w = alloc(N * D);
+  b.wz = alloc(N * 3), b.xe = alloc(E * D), b.rb = alloc(E * b.nb);
+  b.rad = alloc(E * b.so2.nrad), b.rcache = alloc(nh_nn_mlp_cache(&b.rmlp, E));
+  b.msg = alloc(E * DM), b.agg = alloc(N * DM), b.h1 = alloc(N * D);
+  b.hn = alloc(N * D), b.g = alloc(N * D), b.z = alloc(N * 3);
+  b.out = alloc(N * D), b.tcache = alloc(nh_nn_tracegrad_cache(&b.tg, N));
+  b.work = alloc(nw), b.dh = alloc(N * D), b.dp = alloc(b.off[6]);
+  b.dxe = alloc(E * D), b.drad = alloc(E * b.so2.nrad), b.drb = alloc(E * b.nb);
+  b.dmsg = alloc(E * DM), b.dagg = alloc(N * DM), b.dh1 = alloc(N * D);
+  b.dhn = alloc(N * D), b.dout = alloc(N * D);
+  fill(b.pos, 12, -1.5, 1.5), fill(b.h, N * D, -1, 1);
+  fill(b.p, b.off[6], -0.5, 0.5), fill(b.w, N * D, -1, 1);
+  fill(b.wz, N * 3, -1, 1);
+  for (size_t j = b.off[4]; j < b.off[5]; j++) /* norm gains near 1 */
+    b.p[j] += 1.0;
+  blk_forward(&b);
+  blk_backward(&b);
+  check_grad("block, all parameters", blk_forward, &b, b.p, b.off[6], b.dp);
+  check_grad("block, node features", blk_forward, &b, b.h, N * D, b.dh);
+  /* equivariance of the whole block: rotate positions and features */
+  double *h0 = alloc(N * D), *o0 = alloc(N * D), *o1 = alloc(N * D),
+         *z0 = alloc(N * 3), pos0[12];
+  memcpy(h0, b.h, N * D * sizeof(double)), memcpy(pos0, b.pos, sizeof pos0);
+  for (int imp = 0; imp < 2; imp++) {
+    rot r;
+    rot_make(&r, imp);
+    memcpy(b.h, h0, N * D * sizeof(double)), memcpy(b.pos, pos0, sizeof pos0);
+    blk_forward(&b);
+    nh_nn_irreps_rotate(&b.ir, r.D, imp, N, b.out, o0);
+    memcpy(z0, b.z, N * 3 * sizeof(double));
+    nh_nn_irreps_rotate(&b.ir, r.D, imp, N, h0, b.h);
+    rotate_vecs(&r, pos0, b.pos, N);
+    for (int a = 0; a < 3; a++) /* and translate: only differences count */
+      for (int i = 0; i < N; i++)
+        b.pos[3 * i + a] += 0.37 * (a + 1);
+    blk_forward(&b);
+    memcpy(o1, b.out, N * D * sizeof(double));
+    expect_equal(imp ? "block, improper R + translation"
+                     : "block, proper R + translation", o0, o1, N * D);
+    expect_equal(imp ? "block z invariant, improper R"
+                     : "block z invariant, proper R", z0, b.z, N * 3);
+  }
+  double **bufs[] = {&b.h, &b.p, &b.w, &b.wz, &b.xe, &b.rb, &b.rad, &b.rcache,
+                     &b.msg, &b.agg, &b.h1, &b.hn, &b.g, &b.z, &b.out,
+                     &b.tcache, &b.work, &b.dh, &b.dp, &b.dxe, &b.drad,
+                     &b.drb, &b.dmsg, &b.dagg, &b.dh1, &b.dhn, &b.dout,
+                     &h0, &o0, &o1, &z0};
+  for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+    nh_free(bufs[i]);
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   const struct CMUnitTest tests[] = {
@@ -708,7 +880,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_mlp),        cmocka_unit_test(test_tracegrad),
       cmocka_unit_test(test_so2),        cmocka_unit_test(test_so2_timing),
       cmocka_unit_test(test_attn),       cmocka_unit_test(test_gather),
-      cmocka_unit_test(test_heads),
+      cmocka_unit_test(test_heads),      cmocka_unit_test(test_block),
   };
   const int fail = cmocka_run_group_tests(tests, NULL, NULL);
   MPI_Finalize();
