@@ -182,13 +182,14 @@ static nh_err wrap_shifts(const nh_structure *sc, int (**R)[3]) {
 }
 
 /* The blocks of supercell atom g (owned here) from the primitive's blocks
- * of atom a = g mod natoms; first[a] .. first[a+1] index them in ab. */
+ * of atom a = g mod natoms: ab blocks order[first[a] .. first[a+1]). */
 static nh_err tile_atom(nh_mat *out, const all_blocks *ab, const int64_t *first,
-                        int natoms, const int m[3], int (*R)[3], int64_t g) {
+                        const int64_t *order, int natoms, const int m[3],
+                        int (*R)[3], int64_t g) {
   int64_t a = g % natoms, c = g / natoms;
   int t[3] = {(int)(c % m[0]), (int)(c / m[0] % m[1]), (int)(c / m[0] / m[1])};
-  for (int64_t q = first[a]; q < first[a + 1]; q++) {
-    const int64_t *k = ab->key + 5 * q;
+  for (int64_t p = first[a]; p < first[a + 1]; p++) {
+    const int64_t *k = ab->key + 5 * order[p];
     int tb[3], n[3];
     for (int x = 0; x < 3; x++) {
       int u = t[x] + (int)k[2 + x];
@@ -197,68 +198,56 @@ static nh_err tile_atom(nh_mat *out, const all_blocks *ab, const int64_t *first,
     }
     int64_t gb = k[1] + natoms * (tb[0] + (int64_t)m[0] * (tb[1] + (int64_t)m[1] * tb[2]));
     for (int x = 0; x < 3; x++) n[x] += R[gb][x] - R[g][x];
-    NH_CALL(nh_mat_set_block(out, g, gb, n, ab->val + ab->off[q]));
+    NH_CALL(nh_mat_set_block(out, g, gb, n, ab->val + ab->off[order[p]]));
   }
   return NH_OK;
 }
 
-static int cmp_i64(const void *x, const void *y) {
-  int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-  return (a > b) - (a < b);
+/* Local: the gathered blocks indexed by atom i (counting sort). */
+static nh_err index_by_atom(const all_blocks *ab, int natoms, int64_t **first,
+                            int64_t **order) {
+  int64_t *fill;
+  NH_CALL(nh_calloc((size_t)natoms + 1, sizeof **first, first));
+  NH_CALL(nh_malloc((size_t)(ab->nblocks ? ab->nblocks : 1) * sizeof **order, order));
+  for (int64_t q = 0; q < ab->nblocks; q++) (*first)[ab->key[5 * q] + 1]++;
+  for (int a = 0; a < natoms; a++) (*first)[a + 1] += (*first)[a];
+  NH_CALL(nh_malloc((size_t)natoms * sizeof *fill, &fill));
+  memcpy(fill, *first, (size_t)natoms * sizeof *fill);
+  for (int64_t q = 0; q < ab->nblocks; q++) (*order)[fill[ab->key[5 * q]]++] = q;
+  nh_free(&fill);
+  return NH_OK;
 }
 
 nh_err nh_supercell_tile(const nh_mat *M, const nh_structure *prim,
                          const nh_structure *sc, const int m[3],
                          const nh_domain *scdom, const int *norb_of_z,
                          const char *name, nh_mat **out) {
+  const nh_ctx *ctx = nh_domain_ctx(scdom);
   all_blocks ab;
   int (*R)[3] = NULL;
   int64_t *first = NULL, *order = NULL;
-  nh_err err;
   *out = NULL;
   NH_CHECK(sc->natoms == (int64_t)prim->natoms * m[0] * m[1] * m[2], NH_ERR_ARG,
            "supercell of %d atoms is not %dx%dx%d times %d", sc->natoms, m[0],
            m[1], m[2], prim->natoms);
   NH_CALL(gather_blocks(M, &ab));
-  err = wrap_shifts(sc, &R);
-  /* blocks by atom i: the gathered order is by rank, then by key */
-  if (!err) err = nh_calloc((size_t)prim->natoms + 1, sizeof *first, &first);
-  if (!err) err = nh_malloc((size_t)ab.nblocks * 2 * sizeof *order, &order);
-  NH_CALL_GOTO(err, done);
-  for (int64_t q = 0; q < ab.nblocks; q++) {
-    order[2 * q] = ab.key[5 * q];
-    order[2 * q + 1] = q;
-    first[ab.key[5 * q] + 1]++;
+  nh_err err = wrap_shifts(sc, &R);
+  if (!err) err = index_by_atom(&ab, prim->natoms, &first, &order);
+  err = nh_ctx_agree(ctx, err); /* local setup, before the collective create */
+  if (!err) {
+    err = nh_mat_create(scdom, norb_of_z, name, out);
+    const nh_atoms *at = nh_domain_atoms(scdom);
+    for (int64_t l = 0; !err && l < at->nlocal; l++)
+      err = tile_atom(*out, &ab, first, order, prim->natoms, m, R, at->gid[l]);
+    /* a local failure (a halo too small for a block) is agreed on */
+    err = nh_ctx_agree(ctx, err);
   }
-  qsort(order, (size_t)ab.nblocks, 2 * sizeof *order, cmp_i64);
-  for (int a = 0; a < prim->natoms; a++) first[a + 1] += first[a];
-  all_blocks sorted = ab; /* keys and offsets permuted into atom order */
-  int64_t *key = NULL, *off = NULL;
-  err = nh_malloc((size_t)ab.nblocks * 5 * sizeof *key, &key);
-  if (!err) err = nh_malloc((size_t)ab.nblocks * sizeof *off, &off);
-  if (err) { nh_free(&key); NH_CALL_GOTO(err, done); }
-  for (int64_t q = 0; q < ab.nblocks; q++) {
-    memcpy(key + 5 * q, ab.key + 5 * order[2 * q + 1], 5 * sizeof *key);
-    off[q] = ab.off[order[2 * q + 1]];
-  }
-  sorted.key = key;
-  sorted.off = off;
-  NH_CALL_GOTO(nh_mat_create(scdom, norb_of_z, name, out), sorted_done);
-  const nh_atoms *at = nh_domain_atoms(scdom);
-  for (int64_t l = 0; l < at->nlocal; l++)
-    NH_CALL_GOTO(tile_atom(*out, &sorted, first, prim->natoms, m, R, at->gid[l]),
-                 sorted_done);
-sorted_done:
-  nh_free(&key);
-  nh_free(&off);
-done:
-  /* a failure in tile_atom is local (halo too small): agree before leaving */
-  err = nh_ctx_agree(nh_domain_ctx(scdom), err);
-  if (err) nh_mat_destroy(out);
   if (!err) err = nh_mat_assemble(*out); /* sorts the blocks by key */
+  if (err) nh_mat_destroy(out);
   nh_free(&order);
   nh_free(&first);
   nh_free(&R);
   all_blocks_free(&ab);
-  return err;
+  NH_CALL(err);
+  return NH_OK;
 }

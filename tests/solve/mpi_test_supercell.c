@@ -266,7 +266,20 @@ static void test_identity(void **state) {
   }
   dense_ref_free(&a), dense_ref_free(&b);
   system_free(&q);
+  /* a domain whose halo misses the pairs: one clear error on every rank */
   nh_structure *sc = NULL;
+  nh_domain *small = NULL;
+  nh_mat *T = NULL;
+  const int m2[3] = {2, 2, 2};
+  assert_nh_ok(nh_supercell_structure(p.s, m2, &sc));
+  assert_nh_ok(nh_domain_create(nh_test_ctx(), sc, NULL, 3.0, &small));
+  if (nh_test_ctx()->size > 1) { /* one rank knows every atom (any image) */
+    assert_nh_fails(nh_supercell_tile(p.H, p.s, sc, m2, small, p.norb_of_z,
+                                      "H", &T), NH_ERR_ARG, "narrower");
+    assert_null(T);
+  }
+  nh_domain_destroy(&small);
+  nh_structure_destroy(&sc);
   p.s->pbc[2] = 0;
   assert_nh_fails(nh_supercell_structure(p.s, (int[3]){1, 1, 2}, &sc),
                   NH_ERR_INPUT, "not periodic");
