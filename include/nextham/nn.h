@@ -79,8 +79,8 @@ void nh_nn_linear_backward(double *d_in, double *d_params, const double *d_out,
  * over its channels, (x - mean)/sqrt(var + eps)·g + b. Every other kind
  * (its mean is not invariant): RMS norm, x/sqrt(<|x|²> + eps)·g, with
  * <|x|²> = Σ_{c,m} x²/(mul (2L+1)) rotation invariant. eps = NH_NN_NORM_EPS.
- * Parameters: g per channel for every kind in order (ir->dim / (2L+1)
- * summed, i.e. Σ mul), then b[mul_0e].
+ * Parameters: a gain g per channel of every kind in kind order (Σ mul),
+ * then the biases b[mul_0e].
  * ------------------------------------------------------------------------- */
 #define NH_NN_NORM_EPS 1e-6
 size_t nh_nn_norm_nparams(const nh_nn_irreps *ir);
@@ -190,7 +190,8 @@ void nh_nn_tracegrad_backward(double *d_f, double *d_params, const double *d_g,
  * Parity: with s = p(-1)^L, an (out kind, in kind) pair has W0 and W1 blocks
  * when s_in s_out = +1 and W2 blocks when s_in s_out = -1 (mirror symmetry
  * about planes through the edge); that makes the map O(3)-equivariant.
- * Step 3 is one dgemm per |m| over all edges.
+ * Step 3 is one dgemm per |m| over all edges (channels grouped by s so the
+ * W1/W2 structure is a single dense matrix; docs/nn.md).
  * Parameters: for m = 0..mmax, for each output kind with L >= m, for each
  * input kind with L >= m whose block exists: W[mul_out][mul_in].
  * rad[e] layout (nrad numbers): for m = 0..mmax, input kinds with L >= m in
