@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 GREEK = {"G": "Γ", "GAMMA": "Γ", "Gamma": "Γ", "Γ": "Γ", "SIGMA": "Σ",
+         "SIGMA1": "Σ$_1$",
          "DELTA": "Δ", "LAMBDA": "Λ"}
 
 

@@ -44,14 +44,16 @@ nh_err nh_kpath_destroy(nh_kpath **path);
 
 /* The standard path of the structure's lattice (Setyawan & Curtarolo,
  * Comput. Mater. Sci. 49, 299 (2010)), found with spglib (symprec in Å):
- * cubic P, F, I; tetragonal P; orthorhombic P; hexagonal (and trigonal P).
+ * cubic P, F, I; tetragonal P, I (BCT1 c < a, BCT2 c > a); orthorhombic P;
+ * hexagonal (and trigonal P).
  * Other lattices get the generic path G-X-S-Y-G-Z-U-R-T-Z in the cell's own
  * reciprocal basis (X = (1/2,0,0), Y = (0,1/2,0), Z = (0,0,1/2), S, T, U,
  * R the face and body centres) with a warning in *lattice_name. Points are
  * returned in the fractional reciprocal coordinates of s->lattice. Along a
  * non-periodic direction a point with a non-zero component is dropped and
  * the path broken there (a 2-D hexagonal layer gives G-M-K-G). *pts is
- * allocated (free with nh_free). lattice_name receives e.g. "FCC". */
+ * allocated (free with nh_free). lattice_name receives e.g. "FCC". Labels
+ * are ASCII: "G" for Gamma, "SIGMA", "SIGMA1" for BCT2's Sigma points. */
 nh_err nh_kpath_auto(const nh_structure *s, double symprec, int *np,
                      nh_kpoint_label **pts, char *lattice_name, size_t len);
 

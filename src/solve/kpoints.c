@@ -149,15 +149,16 @@ static const sc_point path_hex[] = {
     {"M", {.5, 0, 0}},         {"|K", {1. / 3, 1. / 3, 0}}, {"H", {1. / 3, 1. / 3, .5}}};
 
 #define NPATH(p) ((int)(sizeof p / sizeof p[0]))
+#define BCC_CENTRING {{-.5, .5, .5}, {.5, -.5, .5}, {.5, .5, -.5}}
 static const sc_lattice lattices[] = {
     {"CUB", ID3, path_cub, NPATH(path_cub)},
     {"FCC", {{0, .5, .5}, {.5, 0, .5}, {.5, .5, 0}}, path_fcc, NPATH(path_fcc)},
-    {"BCC", {{-.5, .5, .5}, {.5, -.5, .5}, {.5, .5, -.5}}, path_bcc, NPATH(path_bcc)},
+    {"BCC", BCC_CENTRING, path_bcc, NPATH(path_bcc)},
     {"TET", ID3, path_tet, NPATH(path_tet)},
     {"ORC", ID3, path_orc, NPATH(path_orc)},
     {"HEX", ID3, path_hex, NPATH(path_hex)},
 };
-enum { LAT_CUB, LAT_FCC, LAT_BCC, LAT_TET, LAT_ORC, LAT_HEX, LAT_GENERIC };
+enum { LAT_CUB, LAT_FCC, LAT_BCC, LAT_TET, LAT_ORC, LAT_HEX, LAT_BCT, LAT_GENERIC };
 
 /* Bravais lattice from the space-group number and the centring letter;
  * LAT_GENERIC when no standard path is implemented. */
@@ -165,9 +166,38 @@ static int bravais(int sg, char centring) {
   if (sg >= 195) return centring == 'P' ? LAT_CUB : centring == 'F' ? LAT_FCC
                       : centring == 'I' ? LAT_BCC : LAT_GENERIC;
   if (sg >= 143) return centring == 'P' ? LAT_HEX : LAT_GENERIC;
-  if (sg >= 75) return centring == 'P' ? LAT_TET : LAT_GENERIC;
+  if (sg >= 75) return centring == 'P' ? LAT_TET : centring == 'I' ? LAT_BCT
+                     : LAT_GENERIC;
   if (sg >= 16) return centring == 'P' ? LAT_ORC : LAT_GENERIC;
   return LAT_GENERIC;
+}
+
+/* Body-centred tetragonal: the points depend on c/a (BCT1 for c < a, BCT2
+ * for c > a). pts must hold 12 points. */
+static sc_lattice bct_lattice(double a, double c, sc_point *pts) {
+  sc_lattice L = {"BCT1", BCC_CENTRING, pts, 0};
+  if (c < a) {
+    double e = (1 + c * c / (a * a)) / 4;
+    const sc_point p[] = {
+        {"G", {0, 0, 0}},    {"X", {0, 0, .5}},        {"M", {-.5, .5, .5}},
+        {"G", {0, 0, 0}},    {"Z", {e, e, -e}},        {"P", {.25, .25, .25}},
+        {"N", {0, .5, 0}},   {"Z1", {-e, 1 - e, e}},   {"M", {-.5, .5, .5}},
+        {"|X", {0, 0, .5}},  {"P", {.25, .25, .25}}};
+    L.np = NPATH(p);
+    memcpy(pts, p, sizeof p);
+  } else {
+    double e = (1 + a * a / (c * c)) / 4, z = a * a / (2 * c * c);
+    const sc_point p[] = {
+        {"G", {0, 0, 0}},          {"X", {0, 0, .5}},       {"Y", {-z, z, .5}},
+        {"SIGMA", {-e, e, e}},     {"G", {0, 0, 0}},        {"Z", {.5, .5, -.5}},
+        {"SIGMA1", {e, 1 - e, -e}}, {"N", {0, .5, 0}},      {"P", {.25, .25, .25}},
+        {"Y1", {.5, .5, -z}},      {"Z", {.5, .5, -.5}},    {"|X", {0, 0, .5}},
+        {"P", {.25, .25, .25}}};
+    L.name = "BCT2";
+    L.np = NPATH(p);
+    memcpy(pts, p, sizeof p);
+  }
+  return L;
 }
 
 static int inv3(const double m[3][3], double r[3][3]) {
@@ -186,7 +216,7 @@ static int inv3(const double m[3][3], double r[3][3]) {
 /* spglib's (P, centring) for the structure: conventional basis
  * (a_c b_c c_c) = (a b c) P^-1. */
 static nh_err find_lattice(const nh_structure *s, double symprec, int *lat,
-                           double P[3][3]) {
+                           double P[3][3], double abc[3]) {
   double L[3][3], recip[3][3], (*frac)[3] = NULL;
   NH_CALL(nh_lattice_reciprocal(s->lattice, recip));
   NH_CALL(nh_malloc((size_t)s->natoms * sizeof *frac, &frac));
@@ -202,6 +232,10 @@ static nh_err find_lattice(const nh_structure *s, double symprec, int *lat,
   if (ds) {
     *lat = bravais(ds->spacegroup_number, ds->international_symbol[0]);
     memcpy(P, ds->transformation_matrix, sizeof(double[3][3]));
+    for (int i = 0; i < 3; i++) /* conventional lengths (columns), Å */
+      abc[i] = sqrt(ds->std_lattice[0][i] * ds->std_lattice[0][i] +
+                    ds->std_lattice[1][i] * ds->std_lattice[1][i] +
+                    ds->std_lattice[2][i] * ds->std_lattice[2][i]);
     spg_free_dataset(ds);
   }
   return NH_OK;
@@ -210,11 +244,17 @@ static nh_err find_lattice(const nh_structure *s, double symprec, int *lat,
 nh_err nh_kpath_auto(const nh_structure *s, double symprec, int *np,
                      nh_kpoint_label **pts, char *lattice_name, size_t len) {
   int lat = LAT_GENERIC;
-  double P[3][3], Cinv[3][3], T[3][3];
+  double P[3][3], Cinv[3][3], T[3][3], abc[3] = {1, 1, 1};
+  sc_point bct[16];
+  sc_lattice Lbct;
   *np = 0;
   *pts = NULL;
-  NH_CALL(find_lattice(s, symprec, &lat, P));
+  NH_CALL(find_lattice(s, symprec, &lat, P, abc));
   const sc_lattice *L = &lattices[lat == LAT_GENERIC ? LAT_ORC : lat];
+  if (lat == LAT_BCT) {
+    Lbct = bct_lattice(abc[0], abc[2], bct);
+    L = &Lbct;
+  }
   if (lat == LAT_GENERIC) /* the cell's own axes */
     memcpy(P, (double[3][3])ID3, sizeof P);
   NH_CHECK(!inv3(L->centring, Cinv), NH_ERR_INTERNAL, "singular centring");

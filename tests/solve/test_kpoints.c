@@ -82,6 +82,37 @@ static void expect_labels(const nh_kpoint_label *p, int np, const char *want) {
   assert_string_equal(got, want);
 }
 
+/* Every special point but Gamma lies on the Brillouin-zone boundary: as
+ * far from Gamma as from the nearest other reciprocal lattice vector, and
+ * no nearer to any. */
+static void expect_on_boundary(const double lat[3][3], const nh_kpoint_label *p,
+                               int np) {
+  double B[3][3];
+  assert_nh_ok(nh_lattice_reciprocal(lat, B));
+  for (int q = 0; q < np; q++) {
+    double k[3] = {0, 0, 0}, d0 = 0, dmin = INFINITY;
+    for (int i = 0; i < 3; i++)
+      for (int x = 0; x < 3; x++) k[x] += p[q].k[i] * B[i][x];
+    for (int x = 0; x < 3; x++) d0 += k[x] * k[x];
+    if (d0 == 0) continue;
+    for (int n0 = -2; n0 <= 2; n0++)
+      for (int n1 = -2; n1 <= 2; n1++)
+        for (int n2 = -2; n2 <= 2; n2++) {
+          if (!n0 && !n1 && !n2) continue;
+          double d = 0;
+          for (int x = 0; x < 3; x++) {
+            double g = n0 * B[0][x] + n1 * B[1][x] + n2 * B[2][x] - k[x];
+            d += g * g;
+          }
+          dmin = fmin(dmin, d);
+        }
+    if (fabs(dmin - d0) > 1e-9 * d0)
+      fprintf(stderr, "point %s (%g %g %g): |k|^2 %g, nearest G %g\n",
+              p[q].label, p[q].k[0], p[q].k[1], p[q].k[2], d0, dmin);
+    assert_true(fabs(dmin - d0) <= 1e-9 * d0);
+  }
+}
+
 static void test_auto_fcc(void **state) {
   (void)state;
   double lat[3][3];
@@ -93,6 +124,7 @@ static void test_auto_fcc(void **state) {
   assert_nh_ok(nh_kpath_auto(s, 1e-4, &np, &p, name, sizeof name));
   assert_string_equal(name, "FCC");
   expect_labels(p, np, "G-X-W-K-G-L-U-W-L-K|U-X");
+  expect_on_boundary(s->lattice, p, np);
   /* the cell is Setyawan-Curtarolo's own: coordinates as in their table */
   double W[3] = {.5, .25, .75}, U[3] = {.625, .25, .625};
   for (int x = 0; x < 3; x++) {
@@ -150,6 +182,7 @@ static void test_auto_other(void **state) {
   assert_nh_ok(nh_kpath_auto(s, 1e-4, &np, &p, name, sizeof name));
   assert_string_equal(name, "BCC");
   expect_labels(p, np, "G-H-N-G-P-H|P-N");
+  expect_on_boundary(s->lattice, p, np);
   nh_free(&p);
   /* simple tetragonal and orthorhombic cells */
   double tet[3][3] = {{a, 0, 0}, {0, a, 0}, {0, 0, 1.3 * a}};
@@ -157,12 +190,26 @@ static void test_auto_other(void **state) {
   assert_nh_ok(nh_kpath_auto(s, 1e-4, &np, &p, name, sizeof name));
   assert_string_equal(name, "TET");
   expect_labels(p, np, "G-X-M-G-Z-R-A-Z|X-R|M-A");
+  expect_on_boundary(s->lattice, p, np);
   nh_free(&p);
   s->lattice[1][1] = 1.1 * a;
   assert_nh_ok(nh_kpath_auto(s, 1e-4, &np, &p, name, sizeof name));
   assert_string_equal(name, "ORC");
   expect_labels(p, np, "G-X-S-Y-G-Z-U-R-T-Z|Y-T|U-X|S-R");
+  expect_on_boundary(s->lattice, p, np);
   nh_free(&p);
+  /* body-centred tetragonal, c < a and c > a (primitive cells) */
+  for (int v = 0; v < 2; v++) {
+    double c = (v ? 1.6 : 0.7) * a;
+    double bct[3][3] = {{-a / 2, a / 2, c / 2}, {a / 2, -a / 2, c / 2}, {a / 2, a / 2, -c / 2}};
+    memcpy(s->lattice, bct, sizeof bct);
+    assert_nh_ok(nh_kpath_auto(s, 1e-4, &np, &p, name, sizeof name));
+    assert_string_equal(name, v ? "BCT2" : "BCT1");
+    expect_labels(p, np, v ? "G-X-Y-SIGMA-G-Z-SIGMA1-N-P-Y1-Z|X-P"
+                           : "G-X-M-G-Z-P-N-Z1-M|X-P");
+    expect_on_boundary(s->lattice, p, np);
+    nh_free(&p);
+  }
   /* triclinic: the generic path in the cell's own axes */
   double tri[3][3] = {{a, 0, 0}, {0.2 * a, 1.1 * a, 0}, {0.3 * a, 0.1 * a, 1.3 * a}};
   memcpy(s->lattice, tri, sizeof tri);
@@ -188,6 +235,7 @@ static void test_auto_other(void **state) {
   s->pbc[2] = 1;
   assert_nh_ok(nh_kpath_auto(s, 1e-4, &np, &p, name, sizeof name));
   expect_labels(p, np, "G-M-K-G-A-L-H-A|L-M|K-H");
+  expect_on_boundary(s->lattice, p, np);
   nh_free(&p);
   nh_structure_destroy(&s);
 }
