@@ -269,10 +269,17 @@ static nh_err put_pair(nh_mat *m, int64_t i, int64_t j, const int n[3],
 }
 
 /* ---------------------------------------------------------------------------
- * S and T: each unordered pair once (i < j, or i = j with n >= 0 in
- * lexicographic order), on the owner of its first atom; the partner
- * (j, i, -n) is the exact transpose.
+ * S and T: each unordered pair once, on the owner of its first atom; the
+ * partner (j, i, -n) is the exact transpose.
  * ------------------------------------------------------------------------- */
+
+/* The orientation of a pair that is computed: a checkerboard (i < j when
+ * i + j is even, i > j when odd, as CP2K's) spreads the pairs across a
+ * domain boundary evenly over both owners; i = j takes n >= 0. */
+static int canonical(const nh_pair *q) {
+  if (q->i == q->j) return lexsign(q->n) >= 0;
+  return ((q->i + q->j) % 2 == 0) == (q->i < q->j);
+}
 static nh_err part_st(asm_ctx *c, nh_mat *S, nh_mat *T, double rcut) {
   nh_neighbors *nl = NULL;
   nh_err err = NH_OK;
@@ -288,7 +295,7 @@ static nh_err part_st(asm_ctx *c, nh_mat *S, nh_mat *T, double rcut) {
     if (p % 4096 == 0) nh_progress_update(&pr, (long)p);
     int zi = zof(c, q->i), zj = zof(c, q->j);
     if (q->r >= c->rt->rst[zi][zj]) continue;
-    if (q->i > q->j || (q->i == q->j && lexsign(q->n) < 0)) continue;
+    if (!canonical(q)) continue;
     int ni = norb_z(c, zi), nj = norb_z(c, zj);
     NH_CALL_GOTO(nh_int_atoms(c->w, ops, c->sp->shell[zi],
                               c->sp->basis->elem[zi]->nshell, zero,
@@ -316,8 +323,9 @@ done:
  * Three-centre parts, one owned potential atom a at a time: the atoms k
  * (owned or ghost, any image) within range of a, and for each pair (p, q)
  * of them, p <= q, a block C added to (k_p, k_q, n_q - n_p) and C^T to
- * (k_q, k_p, n_p - n_q); blocks of atoms this rank does not own go through
- * nh_mat_add_remote. Contributions with a in the image -n_p of the
+ * (k_q, k_p, n_p - n_q); blocks of atoms this rank does not own are summed
+ * here over all potential atoms and sent once (nh_mat_add_remote).
+ * Contributions with a in the image -n_p of the
  * potential atom are exactly those with k_p in image 0, so every term of
  * the lattice sum is counted once.
  * ------------------------------------------------------------------------- */
@@ -330,22 +338,82 @@ typedef struct near_atom {
   double pmax;  /* max |<phi|p_a>| */
 } near_atom;
 
-static nh_err add_contribution(nh_mat *m, const nh_domain *dom,
-                               const near_atom *kp, const near_atom *kq,
-                               double *blk, double *tmp) {
-  int n[3];
-  for (int x = 0; x < 3; x++) n[x] = kq->n[x] - kp->n[x];
-  if (nh_domain_local_index(dom, kp->gid) >= 0)
-    NH_CALL(nh_mat_add_block(m, kp->gid, kq->gid, n, blk));
+/* Contributions to blocks whose row atom is a ghost here, summed over all
+ * potential atoms before they are sent (once per block, with
+ * nh_mat_add_remote): memory O(ghost-row blocks), not O(contributions). */
+typedef struct remote_acc {
+  nh_hmap map;        /* block key -> index into keys/off */
+  nh_block_key *keys;
+  size_t *off;        /* offset of each block in vals */
+  double *vals;
+  int64_t nkeys, capkeys;
+  size_t nvals, capvals;
+} remote_acc;
+
+static void acc_free(remote_acc *r) {
+  nh_hmap_free(&r->map);
+  nh_free(&r->keys);
+  nh_free(&r->off);
+  nh_free(&r->vals);
+}
+
+static nh_err acc_add(remote_acc *r, int64_t i, int64_t j, const int n[3],
+                      const double *blk, size_t len) {
+  uint64_t k1, k2;
+  nh_hmap_block_key(i, j, n, &k1, &k2);
+  int64_t k = r->map.cap ? nh_hmap_get(&r->map, k1, k2) : -1;
+  if (k < 0) {
+    if (!r->map.cap) NH_CALL(nh_hmap_init(&r->map, 1024));
+    if (r->nkeys == r->capkeys) {
+      r->capkeys = r->capkeys ? 2 * r->capkeys : 1024;
+      NH_CALL(nh_realloc(r->capkeys * sizeof *r->keys, &r->keys));
+      NH_CALL(nh_realloc(r->capkeys * sizeof *r->off, &r->off));
+    }
+    if (r->nvals + len > r->capvals) {
+      while (r->nvals + len > r->capvals)
+        r->capvals = r->capvals ? 2 * r->capvals : 65536;
+      NH_CALL(nh_realloc(r->capvals * sizeof *r->vals, &r->vals));
+    }
+    k = r->nkeys++;
+    r->keys[k].i = i;
+    r->keys[k].j = j;
+    memcpy(r->keys[k].n, n, sizeof r->keys[k].n);
+    r->off[k] = r->nvals;
+    memset(r->vals + r->nvals, 0, len * sizeof *r->vals);
+    r->nvals += len;
+    NH_CALL(nh_hmap_put(&r->map, k1, k2, k));
+  }
+  double *v = r->vals + r->off[k];
+  for (size_t e = 0; e < len; e++) v[e] += blk[e];
+  return NH_OK;
+}
+
+static nh_err acc_flush(remote_acc *r, nh_mat *m) {
+  for (int64_t k = 0; k < r->nkeys; k++)
+    NH_CALL(nh_mat_add_remote(m, r->keys[k].i, r->keys[k].j, r->keys[k].n,
+                              r->vals + r->off[k]));
+  return NH_OK;
+}
+
+static nh_err add_one(nh_mat *m, remote_acc *r, int64_t i, int64_t j,
+                      const int n[3], const double *blk, size_t len) {
+  if (nh_domain_local_index(nh_mat_domain(m), i) >= 0)
+    NH_CALL(nh_mat_add_block(m, i, j, n, blk));
   else
-    NH_CALL(nh_mat_add_remote(m, kp->gid, kq->gid, n, blk));
+    NH_CALL(acc_add(r, i, j, n, blk, len));
+  return NH_OK;
+}
+
+static nh_err add_contribution(nh_mat *m, remote_acc *r, const near_atom *kp,
+                               const near_atom *kq, double *blk, double *tmp) {
+  int n[3];
+  size_t len = (size_t)kp->norb * kq->norb;
+  for (int x = 0; x < 3; x++) n[x] = kq->n[x] - kp->n[x];
+  NH_CALL(add_one(m, r, kp->gid, kq->gid, n, blk, len));
   if (kp == kq) return NH_OK;
   for (int x = 0; x < 3; x++) n[x] = -n[x];
   transpose(blk, kp->norb, kq->norb, tmp);
-  if (nh_domain_local_index(dom, kq->gid) >= 0)
-    NH_CALL(nh_mat_add_block(m, kq->gid, kp->gid, n, tmp));
-  else
-    NH_CALL(nh_mat_add_remote(m, kq->gid, kp->gid, n, tmp));
+  NH_CALL(add_one(m, r, kq->gid, kp->gid, n, tmp, len));
   return NH_OK;
 }
 
@@ -460,6 +528,7 @@ static nh_err part_three(asm_ctx *c, int which, nh_mat *m, double rcut) {
   nh_neighbors *nl = NULL;
   near_atom *near = NULL;
   double *projbuf = NULL;
+  remote_acc acc = {0};
   nh_err err = NH_OK;
   double wall0 = nh_wtime(), cpu0 = cpu_seconds(), nblk = 0;
   nh_timer_start(timer);
@@ -494,7 +563,7 @@ static nh_err part_three(asm_ctx *c, int which, nh_mat *m, double rcut) {
           if (negligible(c, which, w, &near[p], &near[q])) continue;
           nblk++;
           NH_CALL_GOTO(pair_block(c, which, za, &near[p], &near[q], c->b1), done);
-          NH_CALL_GOTO(add_contribution(m, c->dom, &near[p], &near[q], c->b1,
+          NH_CALL_GOTO(add_contribution(m, &acc, &near[p], &near[q], c->b1,
                                         c->b2),
                        done);
         }
@@ -504,11 +573,14 @@ static nh_err part_three(asm_ctx *c, int which, nh_mat *m, double rcut) {
   }
   nh_progress_finish(&pr);
   nh_timer_start("assemble");
+  NH_CALL_GOTO(acc_flush(&acc, m), done);
+  acc_free(&acc);
   NH_CALL_GOTO(nh_mat_assemble(m), done);
   /* local and delivered contributions were summed in different orders */
   NH_CALL_GOTO(nh_mat_symmetrize(m, "mean"), done);
   nh_timer_stop("assemble");
 done:
+  acc_free(&acc);
   nh_free(&projbuf);
   nh_free(&near);
   nh_neighbors_destroy(&nl);
