@@ -89,15 +89,15 @@ static void frame_map_set(const nh_nn_irreps *ir, int mmax, frame_map *f) {
   }
 }
 
-/* Parameters <-> the dense M_m. to_params = 0 fills M from P; 1
- * accumulates the adjoint, P += (∂M/∂P)ᵀ M. */
+/* Parameters <-> the dense M_m. With dP == NULL, fills M from P; else
+ * accumulates the adjoint, dP += (∂M/∂P)ᵀ M (M then holds dℓ/dM). */
 static void walk(const nh_nn_so2 *s, const frame_map *fi, const frame_map *fo,
-                 double *M, double *P, int to_params) {
+                 double *M, const double *P, double *dP) {
   size_t p = 0, moff = 0;
   for (int m = 0; m <= s->mmax; m++) {
     const int Ki = s->kin[m];
     double *Mm = M + moff;
-    if (!to_params)
+    if (!dP)
       memset(Mm, 0, (size_t)s->kout[m] * Ki * sizeof(double));
     for (int ko = 0; ko < s->out.nkind; ko++) {
       if (s->out.L[ko] < m)
@@ -110,13 +110,13 @@ static void walk(const nh_nn_so2 *s, const frame_map *fi, const frame_map *fo,
         const double sign = m > 0 && so > 0 && si < 0 ? -1.0 : 1.0;
         for (int a = 0; a < mo; a++)
           for (int b = 0; b < mi; b++) {
-            double *w = P + p + (size_t)a * mi + b;
+            const size_t w = p + (size_t)a * mi + b;
             double *mm = Mm + (size_t)(fo->pos[m][ko] + a) * Ki +
                          fi->pos[m][ki] + b;
-            if (to_params)
-              *w += sign * *mm;
+            if (dP)
+              dP[w] += sign * *mm;
             else
-              *mm = sign * *w;
+              *mm = sign * P[w];
           }
         p += (size_t)mo * mi;
       }
@@ -211,7 +211,7 @@ nh_err nh_nn_so2_forward(double *out, double *work, const double *in,
   frame_map_set(&s->out, s->mmax, &fo);
   NH_CALL(frames(D, r, s, E));
   rotate_in(X, tmp, D, in, rad, s, &fi, E);
-  walk(s, &fi, &fo, M, (double *)params, 0);
+  walk(s, &fi, &fo, M, params, NULL);
   size_t moff = 0;
   for (int m = 0; m <= s->mmax; m++) { /* Y_m (rows, Ko) = X_m (rows, Ki) M_mᵀ */
     const int Ki = s->kin[m], Ko = s->kout[m], rows = (m ? 2 : 1) * E;
@@ -252,7 +252,7 @@ nh_err nh_nn_so2_backward(double *d_in, double *d_rad, double *d_params,
   frame_map_set(&s->out, s->mmax, &fo);
   NH_CALL(frames(D, r, s, E));
   rotate_in(X, tmp, D, in, rad, s, &fi, E);
-  walk(s, &fi, &fo, M, (double *)params, 0);
+  walk(s, &fi, &fo, M, params, NULL);
   const nh_nn_irreps *io = &s->out;
   for (int e = 0; e < E; e++) /* unpack's adjoint is pack */
     for (int k = 0; k < io->nkind; k++) {
@@ -276,7 +276,7 @@ nh_err nh_nn_so2_backward(double *d_in, double *d_rad, double *d_params,
     moff += (size_t)Ko * Ki;
   }
   if (d_params)
-    walk(s, &fi, &fo, dM, d_params, 1);
+    walk(s, &fi, &fo, dM, NULL, d_params);
   const nh_nn_irreps *ii = &s->in;
   for (int e = 0; e < E; e++)
     for (int k = 0; k < ii->nkind; k++) {
