@@ -12,6 +12,8 @@ typedef struct bands_opts {
   int autopath;            /* path = "auto"                                */
   int np;                  /* special points given                         */
   nh_kpoint_label *pts;
+  int *line;               /* input line of each point (0: automatic)      */
+  const char *input;       /* input file name, for messages                */
   int64_t npoints;         /* intervals per segment                        */
   double density;          /* or points per Å^-1                           */
   char dat[2048];
@@ -61,9 +63,11 @@ static nh_err read_path(const nh_toml *doc, nh_toml_val *t, bands_opts *o) {
   NH_CALL(nh_toml_get_array(t, "path", &v));
   size_t n = nh_toml_len(v);
   NH_CALL(nh_calloc(n ? n : 1, sizeof *o->pts, &o->pts));
+  NH_CALL(nh_calloc(n ? n : 1, sizeof *o->line, &o->line));
   int brk = 0;
   for (size_t q = 0; q < n; q++) {
     NH_CALL(path_point(doc, nh_toml_at(v, q), &brk, &o->pts[o->np]));
+    o->line[o->np] = nh_toml_line(nh_toml_at(v, q));
     if (!brk) o->np++;
   }
   NH_CHECK(o->np >= 2, NH_ERR_INPUT,
@@ -77,6 +81,7 @@ static nh_err read_opts(nh_toml *doc, const char *dir, bands_opts *o,
   nh_toml_val *t;
   char dat[1024];
   const char *f = nh_toml_name(doc);
+  o->input = f;
   NH_CALL(nh_spectrum_job_sample_keys(doc, dir, j));
   NH_CALL(nh_toml_get_table(nh_toml_root(doc), "bands", &t));
   NH_CALL(read_path(doc, t, o));
@@ -97,8 +102,9 @@ static nh_err check_pbc(const nh_structure *s, const bands_opts *o) {
   for (int p = 0; p < o->np; p++)
     for (int x = 0; x < 3; x++)
       NH_CHECK(s->pbc[x] || o->pts[p].k[x] == 0, NH_ERR_INPUT,
-               "bands.path: point %s has k%d = %g but the structure is not "
-               "periodic along a%d", o->pts[p].label, x + 1, o->pts[p].k[x], x + 1);
+               "%s:%d: key 'bands.path': point %s has k%d = %g but the "
+               "structure is not periodic along a%d", o->input, o->line[p],
+               o->pts[p].label, x + 1, o->pts[p].k[x], x + 1);
   return NH_OK;
 }
 
@@ -113,8 +119,9 @@ static nh_err make_path(const nh_ctx *ctx, const spectrum_job *j,
       strncat(desc, o->pts[p].label, sizeof desc - strlen(desc) - 1);
     }
     nh_log(ctx, 1, "k-path: standard path of the %s lattice: %s\n", lat, desc);
+  } else {
+    NH_CALL(check_pbc(j->s, o));
   }
-  NH_CALL(check_pbc(j->s, o));
   NH_CALL(nh_kpath_create(j->s->lattice, o->np, o->pts, (int)o->npoints,
                           o->density, kp));
   nh_log(ctx, 1, "k-path: %d special points, %d k-points, length %.4f 1/Å\n",
@@ -159,6 +166,7 @@ done:
   nh_bands_destroy(&b);
   nh_kpath_destroy(&kp);
   nh_free(&o.pts);
+  nh_free(&o.line);
   nh_spectrum_job_free(&j);
   return err;
 }

@@ -142,6 +142,18 @@ for name in si8 graphene; do
   else fail "$name"; tail -20 "$tmp/$name.log"; echo "$out"; fi
 done
 
+# graphene as a layer (pbc along a3 switched off in the sample): the
+# automatic path stays in the plane, and a point off the plane is refused
+$py -c "import h5py; f = h5py.File('$tmp/graphene.h5', 'r+'); f['structure/pbc'][2] = 0; f.close()"
+printf 'task = "bands"\n[sample]\nfile = "graphene.h5"\n[bands]\nnpoints = 3\noutput = "layer.h5"\ndat = "layer.dat"\n' > "$tmp/layer.toml"
+mpi 2 "$tmp/layer.toml" > "$tmp/layer.log" 2>&1 &&
+  grep -q "standard path of the HEX lattice: G-M-K-G$" "$tmp/layer.log" &&
+  ok "layer: automatic path G-M-K-G" || { fail "layer path"; cat "$tmp/layer.log"; }
+printf 'task = "bands"\n[sample]\nfile = "graphene.h5"\n[bands]\npath = [["G", 0, 0, 0],\n  ["A", 0, 0, 0.5]]\n' > "$tmp/layer2.toml"
+mpi 2 "$tmp/layer2.toml" > "$tmp/layer2.log" 2>&1
+grep -q "layer2.toml:6: key 'bands.path': point A has k3 = 0.5 but the structure is not periodic along a3" "$tmp/layer2.log" &&
+  ok "layer: k3 != 0 refused" || { fail "layer: k3 != 0"; cat "$tmp/layer2.log"; }
+
 # SLEPc: the 6 bands nearest 6 eV at every k-point, against CP2K's
 bands_input bands_slepc slepc
 sed -i 's/^nbands = 12/nbands = 6\ntarget = 6.0/' "$tmp/bands_slepc.toml"
