@@ -133,36 +133,43 @@ void nh_nn_mlp_backward(double *d_in, double *d_params, const double *d_out,
                         const nh_nn_mlp *mlp, int rows);
 
 /* ---------------------------------------------------------------------------
- * Invariants of equivariant features: per row, the squared norm
- * Σ_m x_kcm² of every channel of every kind (in kind order), then the 0e
- * channels themselves. out[n][nh_nn_invariants_dim(ir)]. Inputs of the
- * TraceGrad MLP and of the trace heads.
+ * Invariants of equivariant features, per row and kind: the products
+ * Σ_m x_kcm x_kc'm of channel pairs, then the 0e channels themselves.
+ * NH_NN_INV_NORM: c' = c, the squared norms (Σ mul numbers);
+ * NH_NN_INV_GRAM: c' >= c, the upper triangle of each kind's Gram matrix,
+ * row by row (Σ mul(mul+1)/2; lets TraceGrad mix channels).
+ * out[n][nh_nn_invariants_dim(ir, mode)]. Inputs of the TraceGrad MLP and
+ * of the trace heads.
  * ------------------------------------------------------------------------- */
-int nh_nn_invariants_dim(const nh_nn_irreps *ir);
+enum { NH_NN_INV_NORM = 0, NH_NN_INV_GRAM = 1 };
+int nh_nn_invariants_dim(const nh_nn_irreps *ir, int mode);
 void nh_nn_invariants_forward(double *out, const double *in,
-                              const nh_nn_irreps *ir, int n);
+                              const nh_nn_irreps *ir, int mode, int n);
 void nh_nn_invariants_backward(double *d_in, const double *d_out,
-                               const double *in, const nh_nn_irreps *ir, int n);
+                               const double *in, const nh_nn_irreps *ir,
+                               int mode, int n);
 
 /* ---------------------------------------------------------------------------
  * TraceGrad block. Per row: z_in = invariants(f), z = MLP(z_in) (unrestricted,
  * mlp.size[0] = nh_nn_invariants_dim), and new equivariant features
  *     g = ∂φ/∂f,  φ = Σ_j z_j,
  * of the same irreps as f (the gradient of an invariant is equivariant:
- * g_kcm = 2 f_kcm ∂φ/∂|f_kc|² (+ ∂φ/∂f_c for 0e)). The trace head is an MLP
- * on z with one output per block (tr(ΔH ΔHᵀ)); it is a plain nh_nn_mlp.
+ * g_kcm = Σ_c' ∂φ/∂(f_kc·f_kc') f_kc'm (×2 on the diagonal) + ∂φ/∂f_c for
+ * 0e). The trace head is an MLP on z with one output per block
+ * (tr(ΔH ΔHᵀ)); it is a plain nh_nn_mlp.
  * Backward needs the MLP's second derivatives (nh_nn_mlp_backward with v).
  * cache: nh_nn_tracegrad_cache doubles kept from forward to backward.
  * ------------------------------------------------------------------------- */
 typedef struct nh_nn_tracegrad {
   nh_nn_irreps ir;
   nh_nn_mlp mlp;
-  int nin, nz;
+  int mode, nin, nz;
 } nh_nn_tracegrad;
 
-/* hidden[0..nhidden-1]: hidden widths of the z MLP; nz outputs. */
+/* mode: NH_NN_INV_NORM or NH_NN_INV_GRAM; hidden[0..nhidden-1]: hidden
+ * widths of the z MLP; nz outputs. */
 nh_err nh_nn_tracegrad_set(nh_nn_tracegrad *tg, const nh_nn_irreps *ir,
-                           int nhidden, const int *hidden, int nz);
+                           int mode, int nhidden, const int *hidden, int nz);
 size_t nh_nn_tracegrad_nparams(const nh_nn_tracegrad *tg);
 size_t nh_nn_tracegrad_cache(const nh_nn_tracegrad *tg, int n);
 size_t nh_nn_tracegrad_work(const nh_nn_tracegrad *tg, int n);

@@ -96,7 +96,7 @@ static void check_grad(const char *what, loss_fn loss, void *ctx, double *x,
     worst = fmax(worst, den > 0.0 ? diff / den : diff);
     worst_abs = fmax(worst_abs, diff);
   }
-  printf("  fd %-28s %5zu entries  max |g| %.3e  max diff %.2e  rel %.2e\n",
+  printf("  fd %-40s %5zu entries  max |g| %.3e  max diff %.2e  rel %.2e\n",
          what, n, max_abs(grad, n), worst_abs, worst);
   assert_true(max_abs(grad, n) > 0.0); /* a zero gradient checks nothing */
   assert_true(worst < FD_TOL);
@@ -134,7 +134,7 @@ static void rotate_vecs(const rot *r, const double *v, double *out, int n) {
 static void expect_equal(const char *what, const double *x, const double *y,
                          size_t n) {
   const double d = max_diff(x, y, n), s = fmax(1.0, max_abs(x, n));
-  printf("  eq %-40s max diff %.2e (|out| %.2e)\n", what, d, max_abs(x, n));
+  printf("  eq %-46s max diff %.2e (|out| %.2e)\n", what, d, max_abs(x, n));
   assert_true(max_abs(x, n) > 1e-3); /* a zero output checks nothing */
   assert_true(d < EQ_TOL * s);
 }
@@ -387,14 +387,17 @@ static double tg_phi(void *c_) { /* Σ z */
   return s;
 }
 
-static void test_tracegrad(void **state) {
-  (void)state;
+static void tracegrad_mode(int mode) {
   tg_ctx c = {.n = 3};
   nh_nn_irreps ir;
   irreps_a(&ir);
   const int hidden[] = {10, 8};
-  assert_nh_ok(nh_nn_tracegrad_set(&c.tg, &ir, 2, hidden, 4));
-  assert_int_equal(c.tg.nin, 16 + 4);
+  const char *name = mode == NH_NN_INV_GRAM ? "gram" : "norms";
+  char what[80];
+  assert_nh_ok(nh_nn_tracegrad_set(&c.tg, &ir, mode, 2, hidden, 4));
+  /* norms: Σ mul + mul_0e; Gram: Σ mul(mul+1)/2 + mul_0e */
+  assert_int_equal(c.tg.nin, mode == NH_NN_INV_GRAM ? 10 + 3 + 10 + 10 + 3 + 4
+                                                    : 16 + 4);
   const size_t np = nh_nn_tracegrad_nparams(&c.tg), nf = (size_t)c.n * ir.dim,
                nz = (size_t)c.n * 4;
   c.f = alloc(nf), c.p = alloc(np), c.g = alloc(nf), c.z = alloc(nz);
@@ -408,20 +411,25 @@ static void test_tracegrad(void **state) {
   /* the features are the gradient of Σ z: against central differences */
   tg_phi(&c);
   memcpy(g0, c.g, nf * sizeof(double));
-  check_grad("tracegrad g = ∂Σz/∂f", tg_phi, &c, c.f, nf, g0);
+  snprintf(what, sizeof what, "tracegrad(%s) g = ∂Σz/∂f", name);
+  check_grad(what, tg_phi, &c, c.f, nf, g0);
   tg_loss(&c);
   nh_nn_tracegrad_backward(df, dp, c.wg, c.wz, c.work, c.cache, c.f, c.p,
                            &c.tg, c.n);
-  check_grad("tracegrad params", tg_loss, &c, c.p, np, dp);
-  check_grad("tracegrad input", tg_loss, &c, c.f, nf, df);
+  snprintf(what, sizeof what, "tracegrad(%s) params", name);
+  check_grad(what, tg_loss, &c, c.p, np, dp);
+  snprintf(what, sizeof what, "tracegrad(%s) input", name);
+  check_grad(what, tg_loss, &c, c.f, nf, df);
   /* only d_g (the pure second-order path) */
   memset(df, 0, nf * sizeof(double)), memset(dp, 0, np * sizeof(double));
   memset(c.wz, 0, nz * sizeof(double));
   tg_loss(&c);
   nh_nn_tracegrad_backward(df, dp, c.wg, NULL, c.work, c.cache, c.f, c.p,
                            &c.tg, c.n);
-  check_grad("tracegrad params (d_g only)", tg_loss, &c, c.p, np, dp);
-  check_grad("tracegrad input (d_g only)", tg_loss, &c, c.f, nf, df);
+  snprintf(what, sizeof what, "tracegrad(%s) params, d_g only", name);
+  check_grad(what, tg_loss, &c, c.p, np, dp);
+  snprintf(what, sizeof what, "tracegrad(%s) input, d_g only", name);
+  check_grad(what, tg_loss, &c, c.f, nf, df);
   for (int imp = 0; imp < 2; imp++) {
     rot r;
     rot_make(&r, imp);
@@ -430,15 +438,34 @@ static void test_tracegrad(void **state) {
     nh_nn_irreps_rotate(&ir, r.D, imp, c.n, c.f, f2);
     nh_nn_tracegrad_forward(g2, c.z, c.cache, c.work, f2, c.p, &c.tg, c.n);
     nh_nn_irreps_rotate(&ir, r.D, imp, c.n, g0, g3);
-    expect_equal(imp ? "tracegrad g, improper R" : "tracegrad g, proper R", g3,
-                 g2, nf);
-    expect_equal(imp ? "tracegrad z invariant, improper R"
-                     : "tracegrad z invariant, proper R", z0, c.z, nz);
+    snprintf(what, sizeof what, "tracegrad(%s) g, %s R", name,
+             imp ? "improper" : "proper");
+    expect_equal(what, g3, g2, nf);
+    snprintf(what, sizeof what, "tracegrad(%s) z invariant, %s R", name,
+             imp ? "improper" : "proper");
+    expect_equal(what, z0, c.z, nz);
   }
   nh_free(&c.f), nh_free(&c.p), nh_free(&c.g), nh_free(&c.z);
   nh_free(&c.wg), nh_free(&c.wz), nh_free(&c.cache), nh_free(&c.work);
   nh_free(&df), nh_free(&dp), nh_free(&g0), nh_free(&f2), nh_free(&g2);
   nh_free(&g3), nh_free(&z0);
+}
+
+static void test_tracegrad(void **state) {
+  (void)state;
+  tracegrad_mode(NH_NN_INV_NORM);
+  tracegrad_mode(NH_NN_INV_GRAM);
+  /* Gram invariants of one row by hand: kind 1e (2 channels) */
+  nh_nn_irreps ir;
+  irreps_a(&ir);
+  double x[56], q[40];
+  for (int j = 0; j < 56; j++)
+    x[j] = 0.1 * (j + 1);
+  nh_nn_invariants_forward(q, x, &ir, NH_NN_INV_GRAM, 1);
+  /* 1e starts at 4, after the 10 pairs of 0e; channels x[4..6], x[7..9] */
+  assert_true(fabs(q[11] - (0.5 * 0.8 + 0.6 * 0.9 + 0.7 * 1.0)) < 1e-15);
+  assert_true(fabs(q[10] - (0.25 + 0.36 + 0.49)) < 1e-15);
+  assert_true(fabs(q[36] - 0.1) < 1e-15); /* 0e channels last */
 }
 
 /* --- SO(2) convolution --- */
@@ -807,7 +834,7 @@ static void test_block(void **state) {
   const int rs[] = {b.nb, 8, b.so2.nrad}, hidden[] = {12};
   assert_nh_ok(nh_nn_mlp_set(&b.rmlp, 2, rs));
   assert_nh_ok(nh_nn_attn_set(&b.at, &b.irm, 2));
-  assert_nh_ok(nh_nn_tracegrad_set(&b.tg, &b.ir, 1, hidden, 3));
+  assert_nh_ok(nh_nn_tracegrad_set(&b.tg, &b.ir, NH_NN_INV_GRAM, 1, hidden, 3));
   /* the flat parameter buffer and its named slices */
   const size_t np[6] = {nh_nn_mlp_nparams(&b.rmlp), nh_nn_so2_nparams(&b.so2),
                         nh_nn_attn_nparams(&b.at),
