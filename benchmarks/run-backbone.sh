@@ -58,25 +58,26 @@ for np in $NPS; do
   for nc in 5 11 23 50; do run $np $nc 2.6 2.6; done
 done
 
-# Markdown table of all RESULT lines in the log. "x" columns: CPU time
-# divided by that of the previous (10x smaller) size with the same ranks and
-# cutoffs; CPU time is used because wall time on a shared machine includes
-# time other jobs held the core.
+# Markdown table of all RESULT lines in the log. "x" columns: user CPU
+# time divided by that of the previous (10x smaller) size with the same
+# ranks and cutoffs. User CPU time is the measure of the algorithms: wall
+# time on a shared machine includes time other jobs held the core, and the
+# system time is mostly the kernel zeroing fresh pages on first touch.
 awk '/^RESULT/ {
   for (k = 2; k <= NF; k++) { split($k, kv, "="); v[kv[1]] = kv[2] }
   key = v["ranks"] " " v["rcut_ang"] " " v["rmat_ang"]
-  tn = v["t_domain"] + v["t_neigh"]; cn = v["cpu_geom"]
-  tm = v["t_fill"] + v["t_assemble"] + v["t_symm"] + v["t_norm"]; cm = v["cpu_mat"]
-  xn = (key in pn && pn[key] > 0) ? sprintf("%.1f", cn / pn[key]) : "-"
-  xm = (key in pm && pm[key] > 0) ? sprintf("%.1f", cm / pm[key]) : "-"
-  pn[key] = cn; pm[key] = cm
+  tn = v["t_domain"] + v["t_neigh"]; un = v["user_geom"]
+  tm = v["t_fill"] + v["t_assemble"] + v["t_symm"] + v["t_norm"]; um = v["user_mat"]
+  xn = (key in pn && pn[key] > 0) ? sprintf("%.1f", un / pn[key]) : "-"
+  xm = (key in pm && pm[key] > 0) ? sprintf("%.1f", um / pm[key]) : "-"
+  pn[key] = un; pm[key] = um
   if (!hdr++) {
-    print "| atoms | ranks | r_c / r_mat Å | pairs | blocks | geom wall s | geom CPU s | x | fill s | assemble s | symm. error s | norm s | matrix wall s | matrix CPU s | x | peak MiB/rank | sum MiB | B/block |"
-    print "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    print "| atoms | ranks | r_c / r_mat Å | pairs | blocks | geom wall s | geom user s | x | matrix wall s (fill + assemble + symm. error + norm) | matrix user s | x | matrix sys s | peak MiB/rank | sum MiB | B/block |"
+    print "|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
   }
-  printf "| %d | %d | %.1f / %.1f | %d | %d | %.3f | %.3f | %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %s | %.0f | %.0f | %s |\n",
+  printf "| %d | %d | %.1f / %.1f | %d | %d | %.2f | %.3f | %s | %.2f (%.2f + %.2f + %.2f + %.2f) | %.3f | %s | %.3f | %.0f | %.0f | %s |\n",
     v["natoms"], v["ranks"], v["rcut_ang"], v["rmat_ang"], v["pairs"], v["blocks"],
-    tn, cn, xn, v["t_fill"], v["t_assemble"], v["t_symm"], v["t_norm"], tm, cm, xm,
-    (v["mem_mat_mib"] > 0 ? v["mem_mat_mib"] : v["mem_neigh_mib"]),
+    tn, un, xn, tm, v["t_fill"], v["t_assemble"], v["t_symm"], v["t_norm"], um, xm,
+    v["sys_mat"], (v["mem_mat_mib"] > 0 ? v["mem_mat_mib"] : v["mem_neigh_mib"]),
     v["mem_sum_mib"], (v["blocks"] > 0 ? v["bytes_per_block"] : "-")
 }' "$LOG"
