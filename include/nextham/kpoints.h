@@ -45,7 +45,7 @@ nh_err nh_kpath_destroy(nh_kpath **path);
 /* The standard path of the structure's lattice (Setyawan & Curtarolo,
  * Comput. Mater. Sci. 49, 299 (2010)), found with spglib (symprec in Å):
  * cubic P, F, I; tetragonal P, I (BCT1 c < a, BCT2 c > a); orthorhombic P;
- * hexagonal (and trigonal P).
+ * hexagonal (and trigonal P); rhombohedral (RHL1 alpha < 90, RHL2 above).
  * Other lattices get the generic path G-X-S-Y-G-Z-U-R-T-Z in the cell's own
  * reciprocal basis (X = (1/2,0,0), Y = (0,1/2,0), Z = (0,0,1/2), S, T, U,
  * R the face and body centres) with a warning in *lattice_name. Points are

@@ -158,14 +158,18 @@ static const sc_lattice lattices[] = {
     {"ORC", ID3, path_orc, NPATH(path_orc)},
     {"HEX", ID3, path_hex, NPATH(path_hex)},
 };
-enum { LAT_CUB, LAT_FCC, LAT_BCC, LAT_TET, LAT_ORC, LAT_HEX, LAT_BCT, LAT_GENERIC };
+enum {
+  LAT_CUB, LAT_FCC, LAT_BCC, LAT_TET, LAT_ORC, LAT_HEX, LAT_BCT, LAT_RHL,
+  LAT_GENERIC
+};
 
 /* Bravais lattice from the space-group number and the centring letter;
  * LAT_GENERIC when no standard path is implemented. */
 static int bravais(int sg, char centring) {
   if (sg >= 195) return centring == 'P' ? LAT_CUB : centring == 'F' ? LAT_FCC
                       : centring == 'I' ? LAT_BCC : LAT_GENERIC;
-  if (sg >= 143) return centring == 'P' ? LAT_HEX : LAT_GENERIC;
+  if (sg >= 143) return centring == 'P' ? LAT_HEX : centring == 'R' ? LAT_RHL
+                      : LAT_GENERIC;
   if (sg >= 75) return centring == 'P' ? LAT_TET : centring == 'I' ? LAT_BCT
                      : LAT_GENERIC;
   if (sg >= 16) return centring == 'P' ? LAT_ORC : LAT_GENERIC;
@@ -215,6 +219,38 @@ static int inv3(const double m[3][3], double r[3][3]) {
 
 /* spglib's (P, centring) for the structure: conventional basis
  * (a_c b_c c_c) = (a b c) P^-1. */
+/* Rhombohedral, from spglib's hexagonal setting (a, c): the obverse
+ * primitive vectors (2/3,1/3,1/3), (-1/3,1/3,1/3), (-1/3,-2/3,1/3) have the
+ * angle alpha; RHL1 for alpha < 90 degrees, RHL2 above. pts holds 16. */
+static sc_lattice rhl_lattice(double a, double c, sc_point *pts) {
+  sc_lattice L = {"RHL1",
+                  {{2. / 3, -1. / 3, -1. / 3}, {1. / 3, 1. / 3, -2. / 3},
+                   {1. / 3, 1. / 3, 1. / 3}}, pts, 0};
+  double ca = (c * c / 9 - a * a / 6) / (a * a / 3 + c * c / 9);
+  if (ca > 0) {
+    double e = (1 + 4 * ca) / (2 + 4 * ca), v = 0.75 - e / 2;
+    const sc_point p[] = {
+        {"G", {0, 0, 0}},        {"L", {.5, 0, 0}},       {"B1", {.5, 1 - e, e - 1}},
+        {"|B", {e, .5, 1 - e}},  {"Z", {.5, .5, .5}},     {"G", {0, 0, 0}},
+        {"X", {v, 0, -v}},       {"|Q", {1 - v, v, 0}},   {"F", {.5, .5, 0}},
+        {"P1", {1 - v, 1 - v, 1 - e}}, {"Z", {.5, .5, .5}}, {"|L", {.5, 0, 0}},
+        {"P", {e, v, v}}};
+    L.np = NPATH(p);
+    memcpy(pts, p, sizeof p);
+  } else {
+    double t = tan(0.5 * acos(ca)), e = 1 / (2 * t * t), v = 0.75 - e / 2;
+    const sc_point p[] = {
+        {"G", {0, 0, 0}},          {"P", {1 - v, -v, 1 - v}}, {"Z", {.5, -.5, .5}},
+        {"Q", {e, e, e}},          {"G", {0, 0, 0}},          {"F", {.5, -.5, 0}},
+        {"P1", {v, v - 1, v - 1}}, {"Q1", {1 - e, -e, -e}},   {"L", {.5, 0, 0}},
+        {"Z", {.5, -.5, .5}}};
+    L.name = "RHL2";
+    L.np = NPATH(p);
+    memcpy(pts, p, sizeof p);
+  }
+  return L;
+}
+
 static nh_err find_lattice(const nh_structure *s, double symprec, int *lat,
                            double P[3][3], double abc[3]) {
   double L[3][3], recip[3][3], (*frac)[3] = NULL;
@@ -245,14 +281,15 @@ nh_err nh_kpath_auto(const nh_structure *s, double symprec, int *np,
                      nh_kpoint_label **pts, char *lattice_name, size_t len) {
   int lat = LAT_GENERIC;
   double P[3][3], Cinv[3][3], T[3][3], abc[3] = {1, 1, 1};
-  sc_point bct[16];
+  sc_point bct[16]; /* BCT and RHL paths, built for the cell's shape */
   sc_lattice Lbct;
   *np = 0;
   *pts = NULL;
   NH_CALL(find_lattice(s, symprec, &lat, P, abc));
   const sc_lattice *L = &lattices[lat == LAT_GENERIC ? LAT_ORC : lat];
-  if (lat == LAT_BCT) {
-    Lbct = bct_lattice(abc[0], abc[2], bct);
+  if (lat == LAT_BCT || lat == LAT_RHL) { /* points depend on the shape */
+    Lbct = lat == LAT_BCT ? bct_lattice(abc[0], abc[2], bct)
+                          : rhl_lattice(abc[0], abc[2], bct);
     L = &Lbct;
   }
   if (lat == LAT_GENERIC) /* the cell's own axes */

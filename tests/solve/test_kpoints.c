@@ -210,6 +210,18 @@ static void test_auto_other(void **state) {
     expect_on_boundary(s->lattice, p, np);
     nh_free(&p);
   }
+  /* rhombohedral, alpha below and above 90 degrees (primitive cells) */
+  for (int v = 0; v < 2; v++) {
+    double al = (v ? 100.0 : 57.0) * M_PI / 180, ch = cos(al / 2);
+    double rhl[3][3] = {{a * ch, -a * sin(al / 2), 0}, {a * ch, a * sin(al / 2), 0},
+                        {a * cos(al) / ch, 0, a * sqrt(1 - cos(al) * cos(al) / (ch * ch))}};
+    memcpy(s->lattice, rhl, sizeof rhl);
+    assert_nh_ok(nh_kpath_auto(s, 1e-4, &np, &p, name, sizeof name));
+    assert_string_equal(name, v ? "RHL2" : "RHL1");
+    expect_labels(p, np, v ? "G-P-Z-Q-G-F-P1-Q1-L-Z" : "G-L-B1|B-Z-G-X|Q-F-P1-Z|L-P");
+    expect_on_boundary(s->lattice, p, np);
+    nh_free(&p);
+  }
   /* triclinic: the generic path in the cell's own axes */
   double tri[3][3] = {{a, 0, 0}, {0.2 * a, 1.1 * a, 0}, {0.3 * a, 0.1 * a, 1.3 * a}};
   memcpy(s->lattice, tri, sizeof tri);
