@@ -370,12 +370,20 @@ static nh_err assemble(nh_bloch_petsc *bp) {
 }
 
 nh_err nh_bloch_petsc_fill(nh_bloch_petsc *bp, const double k[3]) {
+  NH_CHECK(bp->ent, NH_ERR_ARG,
+           "H(k), S(k) requested after the real-space matrices were released");
   nh_timer_start("bloch (sparse)");
   nh_err err = nh_ctx_agree(bp->ctx, set_rows(bp, k));
   if (!err) err = assemble(bp);
   nh_timer_stop("bloch (sparse)");
   NH_CALL(err);
   return NH_OK;
+}
+
+void nh_bloch_petsc_release(nh_bloch_petsc *bp) {
+  nh_free(&bp->gstart);
+  nh_free(&bp->group);
+  nh_free(&bp->ent);
 }
 
 nh_err nh_bloch_petsc_destroy(nh_bloch_petsc **bp) {
@@ -385,10 +393,8 @@ nh_err nh_bloch_petsc_destroy(nh_bloch_petsc **bp) {
   if (b->H) err = MatDestroy(&b->H) ? NH_ERR_LIB : err;
   if (b->S) err = MatDestroy(&b->S) ? NH_ERR_LIB : err;
   nh_free(&b->row_z);
-  nh_free(&b->gstart);
   nh_free(&b->atom_row);
-  nh_free(&b->group);
-  nh_free(&b->ent);
+  nh_bloch_petsc_release(b);
   nh_free(bp);
   NH_CHECK(!err, NH_ERR_LIB, "MatDestroy failed");
   return NH_OK;

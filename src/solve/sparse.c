@@ -30,6 +30,8 @@ struct nh_sparse {
   const nh_ctx *ctx;
   int nbands;
   double target;
+  int have_k;   /* nh_sparse_set_k was called */
+  double k[3];  /* its k-point */
 };
 
 static int petsc_started; /* this module called SlepcInitialize */
@@ -111,7 +113,10 @@ static nh_err eps_setup(const nh_sparse *s, EPS eps) {
   NH_PETSC(EPSSetType(eps, EPSKRYLOVSCHUR));
   NH_PETSC(EPSSetWhichEigenpairs(eps, EPS_TARGET_MAGNITUDE));
   NH_PETSC(EPSSetTarget(eps, s->target));
-  NH_PETSC(EPSSetDimensions(eps, s->nbands, PETSC_DEFAULT, PETSC_DEFAULT));
+  /* a larger subspace than SLEPc's 2 nev halves the restarts when the
+   * spectrum near the target is degenerate (graphene supercells) */
+  PetscInt ncv = PetscMin(s->bp->nglobal, PetscMax(3 * s->nbands, s->nbands + 15));
+  NH_PETSC(EPSSetDimensions(eps, s->nbands, ncv, PETSC_DEFAULT));
   NH_PETSC(EPSSetTolerances(eps, NH_SPARSE_TOL, PETSC_DEFAULT));
   /* x^H S x of an exactly Hermitian S still has a round-off imaginary part
    * of order sqrt(n) eps; SLEPc's default check (10 eps) refuses it. */
@@ -222,17 +227,45 @@ static nh_err sort_bands(int nb, double *e, int nelem, double *w) {
   return NH_OK;
 }
 
-nh_err nh_sparse_solve_k(nh_sparse *sp, const double k[3], double *e,
-                         int nelem, const int *elem_z, double *w) {
-  NH_CHECK(sp && k && e, NH_ERR_ARG, "NULL argument");
+nh_err nh_sparse_set_k(nh_sparse *sp, const double k[3]) {
+  NH_CHECK(sp && k, NH_ERR_ARG, "NULL argument");
+  NH_CALL(nh_bloch_petsc_fill(sp->bp, k));
+  memcpy(sp->k, k, sizeof sp->k);
+  sp->have_k = 1;
+  return NH_OK;
+}
+
+nh_err nh_sparse_release(nh_sparse *sp) {
+  NH_CHECK(sp, NH_ERR_ARG, "NULL argument");
+  nh_bloch_petsc_release(sp->bp);
+  return NH_OK;
+}
+
+nh_err nh_sparse_solve(nh_sparse *sp, double *e, int nelem, const int *elem_z,
+                       double *w) {
+  NH_CHECK(sp && e, NH_ERR_ARG, "NULL argument");
+  NH_CHECK(sp->have_k, NH_ERR_ARG, "nh_sparse_solve before nh_sparse_set_k");
   NH_CHECK(!w || (nelem > 0 && elem_z), NH_ERR_ARG,
            "Mulliken weights need the elements");
-  NH_CALL(nh_bloch_petsc_fill(sp->bp, k));
   nh_timer_start("slepc");
-  nh_err err = solve_eps(sp, k, e, nelem, elem_z, w);
+  nh_err err = solve_eps(sp, sp->k, e, nelem, elem_z, w);
   nh_timer_stop("slepc");
   NH_CALL(err);
   NH_CALL(sort_bands(sp->nbands, e, nelem, w));
+  return NH_OK;
+}
+
+nh_err nh_sparse_solve_k(nh_sparse *sp, const double k[3], double *e,
+                         int nelem, const int *elem_z, double *w) {
+  NH_CALL(nh_sparse_set_k(sp, k));
+  NH_CALL(nh_sparse_solve(sp, e, nelem, elem_z, w));
+  return NH_OK;
+}
+
+nh_err nh_sparse_nnz(const nh_sparse *sp, int64_t *nnz) {
+  MatInfo info;
+  NH_PETSC(MatGetInfo(sp->bp->H, MAT_GLOBAL_SUM, &info));
+  *nnz = (int64_t)info.nz_allocated;
   return NH_OK;
 }
 

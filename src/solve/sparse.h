@@ -29,9 +29,21 @@ nh_err nh_sparse_destroy(nh_sparse **sp);
  * (sum_el w = 1); atoms of an element not listed count nowhere.
  * Fails (NH_ERR_NUMERIC) when fewer than nbands eigenpairs converge,
  * naming k and the count; PETSc/SLEPc failures are NH_ERR_LIB with
- * PETSc's message. */
+ * PETSc's message. Same as nh_sparse_set_k followed by nh_sparse_solve. */
 nh_err nh_sparse_solve_k(nh_sparse *sp, const double k[3], double *e,
                          int nelem, const int *elem_z, double *w);
+
+/* The two halves of nh_sparse_solve_k, so that a caller with one k-point
+ * can free the real-space matrices before the factorisation: set_k builds
+ * H(k), S(k); release forgets H and S (they may then be destroyed, and
+ * set_k fails); solve works on the H(k), S(k) of the last set_k. */
+nh_err nh_sparse_set_k(nh_sparse *sp, const double k[3]);
+nh_err nh_sparse_release(nh_sparse *sp);
+nh_err nh_sparse_solve(nh_sparse *sp, double *e, int nelem, const int *elem_z,
+                       double *w);
+
+/* Collective: elements stored in H(k) (the same in S(k)) over all ranks. */
+nh_err nh_sparse_nnz(const nh_sparse *sp, int64_t *nnz);
 
 /* Collective convenience: create, solve one k-point, destroy. */
 nh_err nh_solve_sparse_k(const nh_mat *H, const nh_mat *S,

@@ -53,6 +53,8 @@ nh_err nh_bloch_petsc_create(const nh_mat *H, const nh_mat *S, double drop_tol,
                              nh_bloch_petsc **bp);
 /* Collective: bp->H, bp->S = H(k), S(k), assembled. */
 nh_err nh_bloch_petsc_fill(nh_bloch_petsc *bp, const double k[3]);
+/* Local: frees the pattern, which points into H and S; fill then fails. */
+void nh_bloch_petsc_release(nh_bloch_petsc *bp);
 nh_err nh_bloch_petsc_destroy(nh_bloch_petsc **bp);
 
 #endif

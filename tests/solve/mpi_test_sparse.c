@@ -451,6 +451,17 @@ static void test_errors(void **state) {
                   NH_ERR_LIB, "no_such_st");
   assert_int_equal(PetscOptionsClearValue(NULL, "-st_type"), 0);
   assert_nh_ok(nh_solve_sparse_k(im->H, im->S, &o, k, e, 0, NULL, NULL));
+  /* set_k, release, solve: the same bands; set_k after release fails */
+  double e2[4];
+  assert_nh_ok(nh_sparse_create(im->H, im->S, &o, &sp));
+  assert_nh_fails(nh_sparse_solve(sp, e2, 0, NULL, NULL), NH_ERR_ARG,
+                  "before nh_sparse_set_k");
+  assert_nh_ok(nh_sparse_set_k(sp, k));
+  assert_nh_ok(nh_sparse_release(sp));
+  assert_nh_ok(nh_sparse_solve(sp, e2, 0, NULL, NULL));
+  for (int b = 0; b < 4; b++) assert_true(fabs(e2[b] - e[b]) < 1e-13);
+  assert_nh_fails(nh_sparse_set_k(sp, k), NH_ERR_ARG, "released");
+  assert_nh_ok(nh_sparse_destroy(&sp));
 }
 
 int main(int argc, char **argv) {
