@@ -75,7 +75,8 @@ static nh_err bench_size(const nh_ctx *ctx, const prim *p, const int m[3],
   NH_CALL(nh_supercell_tile(p->S, p->s, sc, m, dom, norb_of_z, "S", &S));
   double t_tile = max_over_ranks(ctx, nh_wtime() - t0);
   int norb = 0;
-  for (int a = 0; a < sc->natoms; a++) norb += norb_of_z[sc->z[a]];
+  for (int a = 0; a < sc->natoms; a++)
+    norb += norb_of_z[sc->z[a]];
   for (int s = 0; s < 2; s++) {
     nh_solver_opts o;
     nh_solver_opts_default(&o);
@@ -88,7 +89,8 @@ static nh_err bench_size(const nh_ctx *ctx, const prim *p, const int m[3],
     NH_CALL(nh_solve_kpoints(H, S, &o, 1, k, &b[s]));
     double t_all = max_over_ranks(ctx, nh_wtime() - t0);
     double t_bloch = max_over_ranks(ctx, nh_timer_get("solve: Bloch sums"));
-    double t_eig = max_over_ranks(ctx, nh_timer_get("solve: dense eigen-solver"));
+    double t_eig =
+        max_over_ranks(ctx, nh_timer_get("solve: dense eigen-solver"));
     double mem = max_over_ranks(ctx, (double)nh_mem_peak());
     double diff = 0;
     if (s == 1)
@@ -97,9 +99,10 @@ static nh_err bench_size(const nh_ctx *ctx, const prim *p, const int m[3],
     if (ctx->rank == 0)
       printf("RESULT cells=%dx%dx%d atoms=%d norb=%d nbands=%d ranks=%d "
              "solver=%s t_tile=%.2f t_kpoint=%.2f t_bloch=%.3f t_eig=%.2f "
-             "peak_mib=%.0f ediff_ev=%.1e\n", m[0], m[1], m[2], sc->natoms,
-             norb, o.nbands, ctx->size, nh_solver_name(o.kind), t_tile, t_all,
-             t_bloch, t_eig, mem / (1 << 20), diff);
+             "peak_mib=%.0f ediff_ev=%.1e\n",
+             m[0], m[1], m[2], sc->natoms, norb, o.nbands, ctx->size,
+             nh_solver_name(o.kind), t_tile, t_all, t_bloch, t_eig,
+             mem / (1 << 20), diff);
     fflush(stdout);
   }
   nh_bands_destroy(&b[0]);
@@ -130,13 +133,13 @@ int main(int argc, char **argv) {
     int m[3];
     if (sscanf(argv[a], "%dx%dx%d", &m[0], &m[1], &m[2]) != 3) {
       err = nh_error_set(NH_ERR_INPUT, __FILE__, __LINE__, __func__,
-                         "bad supercell \"%s\" (expected e.g. 2x2x2)",
-                         argv[a]);
+                         "bad supercell \"%s\" (expected e.g. 2x2x2)", argv[a]);
       break;
     }
     err = bench_size(&ctx, &p, m, atof(argv[2]));
   }
-  if (err) nh_error_print(err, ctx.rank);
+  if (err)
+    nh_error_print(err, ctx.rank);
   prim_free(&p);
   MPI_Finalize();
   return err ? 1 : 0;

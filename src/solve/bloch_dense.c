@@ -41,8 +41,10 @@ typedef struct bloch_elem {
 
 static int entry_cmp(const void *pa, const void *pb) {
   const bloch_entry *a = pa, *b = pb;
-  if (a->i != b->i) return a->i < b->i ? -1 : 1;
-  if (a->j != b->j) return a->j < b->j ? -1 : 1;
+  if (a->i != b->i)
+    return a->i < b->i ? -1 : 1;
+  if (a->j != b->j)
+    return a->j < b->j ? -1 : 1;
   return 0;
 }
 
@@ -60,33 +62,39 @@ static nh_err bloch_layout(nh_bloch *b, const nh_mat *H, const nh_mat *S) {
   NH_CALL_GOTO(nh_malloc((size_t)P * sizeof *displs, &displs), done);
   NH_CALL_GOTO(nh_malloc((size_t)(b->natoms + 1) * sizeof *b->offs, &b->offs),
                done);
-  NH_CALL_GOTO(nh_malloc((size_t)(b->natoms > 0 ? b->natoms : 1) * sizeof *b->z,
-                         &b->z), done);
+  NH_CALL_GOTO(
+      nh_malloc((size_t)(b->natoms > 0 ? b->natoms : 1) * sizeof *b->z, &b->z),
+      done);
   for (int a = 0; a < nloc; a++) {
     mine[3 * a] = at->gid[a];
     mine[3 * a + 1] = nh_mat_norb(H, at->gid[a]);
     mine[3 * a + 2] = at->z[a];
     NH_CHECK_GOTO(nh_mat_norb(S, at->gid[a]) == mine[3 * a + 1], done,
-                  NH_ERR_ARG, "solve: atom %lld has %d orbitals in %s but %d "
-                  "in %s", (long long)at->gid[a], nh_mat_norb(S, at->gid[a]),
+                  NH_ERR_ARG,
+                  "solve: atom %lld has %d orbitals in %s but %d "
+                  "in %s",
+                  (long long)at->gid[a], nh_mat_norb(S, at->gid[a]),
                   nh_mat_name(S), (int)mine[3 * a + 1], nh_mat_name(H));
   }
 done:
   err = nh_ctx_agree(&b->ctx, err);
-  if (err) goto out;
+  if (err)
+    goto out;
   int n3 = 3 * nloc;
   NH_MPI(MPI_Allgather(&n3, 1, MPI_INT, counts, 1, MPI_INT, b->ctx.comm));
   displs[0] = 0;
-  for (int r = 1; r < P; r++) displs[r] = displs[r - 1] + counts[r - 1];
-  NH_MPI(MPI_Allgatherv(mine, n3, MPI_INT64_T, all, counts, displs,
-                        MPI_INT64_T, b->ctx.comm));
+  for (int r = 1; r < P; r++)
+    displs[r] = displs[r - 1] + counts[r - 1];
+  NH_MPI(MPI_Allgatherv(mine, n3, MPI_INT64_T, all, counts, displs, MPI_INT64_T,
+                        b->ctx.comm));
   int64_t *norb = b->offs + 1; /* norb[gid], then prefix sums in place */
   for (int64_t a = 0; a < b->natoms; a++) {
     norb[all[3 * a]] = all[3 * a + 1];
     b->z[all[3 * a]] = (int)all[3 * a + 2];
   }
   b->offs[0] = 0;
-  for (int64_t a = 0; a < b->natoms; a++) b->offs[a + 1] += b->offs[a];
+  for (int64_t a = 0; a < b->natoms; a++)
+    b->offs[a + 1] += b->offs[a];
   b->norb = b->offs[b->natoms];
 out:
   nh_free(&mine);
@@ -108,18 +116,20 @@ static nh_err bloch_entries(nh_bloch *b, const nh_mat *H, const nh_mat *S) {
       nh_block_key key;
       double *v;
       nh_mat_block(m[src], q, &key, &v);
-      b->e[k] = (bloch_entry){key.i, key.j, {key.n[0], key.n[1], key.n[2]},
-                              src, v};
+      b->e[k] =
+          (bloch_entry){key.i, key.j, {key.n[0], key.n[1], key.n[2]}, src, v};
     }
   qsort(b->e, (size_t)b->nentries, sizeof *b->e, entry_cmp);
   b->nruns = 0;
   b->maxblk = 1;
   for (k = 0; k < b->nentries; k++) {
-    if (k > 0 && entry_cmp(&b->e[k], &b->e[k - 1]) == 0) continue;
+    if (k > 0 && entry_cmp(&b->e[k], &b->e[k - 1]) == 0)
+      continue;
     b->run[b->nruns++] = k;
     int64_t sz = (b->offs[b->e[k].i + 1] - b->offs[b->e[k].i]) *
                  (b->offs[b->e[k].j + 1] - b->offs[b->e[k].j]);
-    if (sz > b->maxblk) b->maxblk = (int)sz;
+    if (sz > b->maxblk)
+      b->maxblk = (int)sz;
   }
   b->run[b->nruns] = b->nentries;
   return NH_OK;
@@ -146,7 +156,8 @@ fail:
 
 nh_err nh_bloch_destroy(nh_bloch **bp) {
   nh_bloch *b = bp ? *bp : NULL;
-  if (!b) return NH_OK;
+  if (!b)
+    return NH_OK;
   nh_free(&b->offs);
   nh_free(&b->z);
   nh_free(&b->e);
@@ -175,7 +186,8 @@ static inline int elem_dest(const nh_kgroups *kg, int g, int64_t r, int64_t c) {
 static void bloch_count(const nh_bloch *b, const nh_kgroups *kg,
                         const int *has_k, int64_t *counts) {
   for (int g = 0; g < kg->ngroups; g++) {
-    if (!has_k[g]) continue;
+    if (!has_k[g])
+      continue;
     for (int64_t q = 0; q < b->nruns; q++) {
       const bloch_entry *e = &b->e[b->run[q]];
       for (int64_t r = b->offs[e->i]; r < b->offs[e->i + 1]; r++)
@@ -198,16 +210,18 @@ static void bloch_sum_run(const nh_bloch *b, int64_t q, const double k[3],
     double arg = 2 * M_PI * (k[0] * e->n[0] + k[1] * e->n[1] + k[2] * e->n[2]);
     double complex ph = cos(arg) + I * sin(arg);
     double complex *dst = e->src == 0 ? hb : sb;
-    for (int64_t x = 0; x < sz; x++) dst[x] += e->v[x] * ph;
+    for (int64_t x = 0; x < sz; x++)
+      dst[x] += e->v[x] * ph;
   }
 }
 
 static void bloch_pack(const nh_bloch *b, const nh_kgroups *kg,
-                       const double (*kg_k)[3], const int *has_k,
-                       int64_t *pos, bloch_elem *buf, double complex *hb,
+                       const double (*kg_k)[3], const int *has_k, int64_t *pos,
+                       bloch_elem *buf, double complex *hb,
                        double complex *sb) {
   for (int g = 0; g < kg->ngroups; g++) {
-    if (!has_k[g]) continue;
+    if (!has_k[g])
+      continue;
     for (int64_t q = 0; q < b->nruns; q++) {
       const bloch_entry *e = &b->e[b->run[q]];
       int64_t r0 = b->offs[e->i], c0 = b->offs[e->j];
@@ -232,9 +246,10 @@ static nh_err bloch_unpack(const bloch_elem *buf, int64_t n, nh_dense *d) {
     int64_t r = buf[x].r, c = buf[x].c;
     NH_CHECK(nh_bc_owner(r, d->nblk, d->nprow) == d->myrow &&
                  nh_bc_owner(c, d->nblk, d->npcol) == d->mycol,
-             NH_ERR_INTERNAL, "Bloch exchange: element (%lld, %lld) sent to "
-             "grid process (%d, %d)", (long long)r, (long long)c, d->myrow,
-             d->mycol);
+             NH_ERR_INTERNAL,
+             "Bloch exchange: element (%lld, %lld) sent to "
+             "grid process (%d, %d)",
+             (long long)r, (long long)c, d->myrow, d->mycol);
     size_t at = (size_t)nh_bc_local(r, d->nblk, d->nprow) +
                 (size_t)nh_bc_local(c, d->nblk, d->npcol) * d->lld;
     d->h[at] = buf[x].h;
@@ -250,7 +265,8 @@ static nh_err to_int(const int64_t *c64, int P, int *c, int *displ,
   for (int r = 0; r < P; r++) {
     NH_CHECK(*total + c64[r] <= INT_MAX, NH_ERR_MPI,
              "Bloch exchange: more than %d elements to send or receive on "
-             "one rank; use more ranks per k-group", INT_MAX);
+             "one rank; use more ranks per k-group",
+             INT_MAX);
     c[r] = (int)c64[r];
     displ[r] = (int)*total;
     *total += c64[r];
@@ -276,7 +292,8 @@ nh_err nh_bloch_fill(const nh_bloch *b, const nh_kgroups *kg,
   rd = sc + 3 * P;
   bloch_count(b, kg, has_k, c64);
   NH_CALL_GOTO(to_int(c64, P, sc, sd, &nsend), local);
-  for (int r = 0; r < P; r++) pos[r] = sd[r];
+  for (int r = 0; r < P; r++)
+    pos[r] = sd[r];
   NH_CALL_GOTO(nh_malloc((size_t)nsend * sizeof *sbuf, &sbuf), local);
   NH_CALL_GOTO(nh_malloc((size_t)b->maxblk * sizeof *hb, &hb), local);
   NH_CALL_GOTO(nh_malloc((size_t)b->maxblk * sizeof *sb, &sb), local);
@@ -284,17 +301,21 @@ nh_err nh_bloch_fill(const nh_bloch *b, const nh_kgroups *kg,
 local:
   NH_CALL_GOTO(nh_ctx_agree(&b->ctx, err), done);
   NH_MPI(MPI_Alltoall(sc, 1, MPI_INT, rc, 1, MPI_INT, b->ctx.comm));
-  for (int r = 0; r < P; r++) c64[r] = rc[r];
+  for (int r = 0; r < P; r++)
+    c64[r] = rc[r];
   err = to_int(c64, P, rc, rd, &nrecv);
-  if (!err) err = nh_malloc((size_t)nrecv * sizeof *rbuf, &rbuf);
+  if (!err)
+    err = nh_malloc((size_t)nrecv * sizeof *rbuf, &rbuf);
   NH_CALL_GOTO(nh_ctx_agree(&b->ctx, err), done);
   NH_MPI(MPI_Type_contiguous((int)sizeof(bloch_elem), MPI_BYTE, &t));
   NH_MPI(MPI_Type_commit(&t));
   NH_MPI(MPI_Alltoallv(sbuf, sc, sd, t, rbuf, rc, rd, t, b->ctx.comm));
-  if (d && has_k[kg->mygroup]) err = bloch_unpack(rbuf, nrecv, d);
+  if (d && has_k[kg->mygroup])
+    err = bloch_unpack(rbuf, nrecv, d);
   NH_CALL_GOTO(nh_ctx_agree(&b->ctx, err), done);
 done:
-  if (t != MPI_DATATYPE_NULL) MPI_Type_free(&t);
+  if (t != MPI_DATATYPE_NULL)
+    MPI_Type_free(&t);
   nh_free(&c64);
   nh_free(&pos);
   nh_free(&sc);

@@ -2,6 +2,7 @@
  * eigenproblem H c = e S c on a 2D block-cyclic layout, with ELPA (1- or
  * 2-stage) or ScaLAPACK pzhegvx, the projection of an ill-conditioned S(k)
  * and the Mulliken weights. docs/solvers.md, "Dense eigen-solvers". */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@ static const int ione = 1;
 void nh_dense_grid_shape(int p, int *nprow, int *npcol) {
   int r = 1;
   for (int q = 1; (long)q * q <= p; q++)
-    if (p % q == 0) r = q;
+    if (p % q == 0)
+      r = q;
   *nprow = r;
   *npcol = p / r;
 }
@@ -33,7 +35,8 @@ static nh_err elpa_check(int code, const char *what) {
  * (elpa_uninit would forbid a later elpa_init). */
 static nh_err elpa_once(void) {
   static int done;
-  if (done) return NH_OK;
+  if (done)
+    return NH_OK;
   NH_CHECK(elpa_init(ELPA_API_VERSION) == ELPA_OK, NH_ERR_LIB,
            "ELPA: the library does not support API version %d",
            ELPA_API_VERSION);
@@ -78,8 +81,7 @@ nh_err nh_dense_create(MPI_Comm comm, int n, int nblk, int nev,
   int p, rank, info;
   *out = NULL;
   NH_CHECK(n >= 1 && nev >= 1 && nev <= n && nblk >= 1, NH_ERR_ARG,
-           "dense solver: bad sizes n = %d, nev = %d, nblk = %d", n, nev,
-           nblk);
+           "dense solver: bad sizes n = %d, nev = %d, nblk = %d", n, nev, nblk);
   NH_CHECK(o->kind != NH_SOLVER_SLEPC, NH_ERR_ARG,
            "dense solver: %s is not a dense solver", nh_solver_name(o->kind));
   NH_CALL(nh_calloc(1, sizeof *d, &d));
@@ -128,7 +130,8 @@ fail:
 
 nh_err nh_dense_destroy(nh_dense **dp) {
   nh_dense *d = dp ? *dp : NULL;
-  if (!d) return NH_OK;
+  if (!d)
+    return NH_OK;
   if (d->elpa) {
     int code;
     elpa_deallocate(d->elpa, &code);
@@ -163,8 +166,8 @@ static void dense_gemm(const char *ta, const char *tb, int m, int n, int k,
                        const double complex *b, int jb, const int *descb,
                        double complex *c, const int *descc) {
   const double complex one = 1, zero = 0;
-  pzgemm_(ta, tb, &m, &n, &k, &one, a, &ione, &ja, desca, b, &ione, &jb,
-          descb, &zero, c, &ione, &ione, descc, 1, 1);
+  pzgemm_(ta, tb, &m, &n, &k, &one, a, &ione, &ja, desca, b, &ione, &jb, descb,
+          &zero, c, &ione, &ione, descc, 1, 1);
 }
 
 /* All eigenpairs of the m x m matrix a (descriptor desc; destroyed): values
@@ -188,8 +191,8 @@ static nh_err dense_heevd(const int *desc, int m, double complex *a, double *w,
   NH_CALL_GOTO(nh_malloc((size_t)lwork * sizeof *work, &work), done);
   NH_CALL_GOTO(nh_malloc((size_t)lrwork * sizeof *rwork, &rwork), done);
   NH_CALL_GOTO(nh_malloc((size_t)liwork * sizeof *iwork, &iwork), done);
-  pzheevd_("V", "U", &m, a, &ione, &ione, desc, w, z, &ione, &ione, desc,
-           work, &lwork, rwork, &lrwork, iwork, &liwork, &info, 1, 1);
+  pzheevd_("V", "U", &m, a, &ione, &ione, desc, w, z, &ione, &ione, desc, work,
+           &lwork, rwork, &lrwork, iwork, &liwork, &info, 1, 1);
   NH_CHECK_GOTO(info == 0, done, info < 0 ? NH_ERR_LIB : NH_ERR_NUMERIC,
                 "ScaLAPACK pzheevd (order %d) failed: info %d (%s)", m, info,
                 info < 0 ? "illegal argument" : "eigenvalues did not converge");
@@ -226,7 +229,8 @@ static nh_err dense_cholesky_check(nh_dense *d, int *project) {
   NH_CHECK_GOTO(info >= 0, done, NH_ERR_LIB,
                 "ScaLAPACK pzpotrf: argument %d is illegal", -info);
   *project = info > 0;
-  if (*project) goto done;
+  if (*project)
+    goto done;
   pzpocon_("U", &n, d->f, &ione, &ione, d->desc, &anorm, &rcond, work, &lwork,
            rwork, &lrwork, &info, 1);
   NH_CHECK_GOTO(info == 0, done, NH_ERR_LIB,
@@ -244,8 +248,7 @@ done:
 
 static nh_err dense_solve_elpa(nh_dense *d) {
   int code;
-  elpa_generalized_eigenvectors_dc(d->elpa, d->h, d->f, d->ev, d->z, 0,
-                                   &code);
+  elpa_generalized_eigenvectors_dc(d->elpa, d->h, d->f, d->ev, d->z, 0, &code);
   NH_CHECK(code == ELPA_OK, NH_ERR_LIB,
            "ELPA %s generalized eigen-solver failed (order %d): %s",
            d->kind == NH_SOLVER_ELPA1 ? "1-stage" : "2-stage", d->n,
@@ -262,13 +265,15 @@ static nh_err pzhegvx_info(int info, int n, int nev, int m, int nz) {
            "failed); set s_check to project it");
   NH_CHECK(!(info & 1) && !(info & 8), NH_ERR_NUMERIC,
            "ScaLAPACK pzhegvx: eigenvalues or eigenvectors did not converge "
-           "(info %d, order %d)", info, n);
+           "(info %d, order %d)",
+           info, n);
   NH_CHECK(!(info & 2) && !(info & 4), NH_ERR_NUMERIC,
            "ScaLAPACK pzhegvx: eigenvectors of clustered eigenvalues could "
-           "not be reorthogonalised (info %d, order %d)", info, n);
+           "not be reorthogonalised (info %d, order %d)",
+           info, n);
   NH_CHECK(m == nev && nz == nev, NH_ERR_NUMERIC,
-           "ScaLAPACK pzhegvx found %d eigenvalues and %d vectors of %d",
-           m, nz, nev);
+           "ScaLAPACK pzhegvx found %d eigenvalues and %d vectors of %d", m, nz,
+           nev);
   return NH_OK;
 }
 
@@ -294,11 +299,17 @@ static nh_err dense_solve_pzhegvx(nh_dense *d) {
            &liwork, ifail, iclustr, gap, &info, 1, 1, 1);
   NH_CHECK_GOTO(info == 0, done, NH_ERR_LIB,
                 "ScaLAPACK pzhegvx workspace query failed (info %d)", info);
-  /* The query returns the minimum; clusters of (near-)degenerate
-   * eigenvalues are reorthogonalised on one process and need up to
-   * (cluster size - 1) x n more real workspace: room for clusters of 64. */
+  /* The query returns the minimum. Eigenvectors of a cluster of close
+   * eigenvalues (within 1e-3 ||H||, hundreds in the dense spectrum of a
+   * supercell) are reorthogonalised on one process, which needs
+   * (cluster size - 1) x n more reals: room for one cluster of all nev. */
+  int64_t lr = (int64_t)rq[0] + (int64_t)(d->nev - 1) * d->n + 1;
+  NH_CHECK_GOTO(lr <= INT_MAX, done, NH_ERR_INPUT,
+                "ScaLAPACK pzhegvx: %d bands of %d orbitals need more "
+                "workspace than an int counts; use ELPA",
+                d->nev, d->n);
   lwork = (int)creal(wq[0]) + 1;
-  lrwork = (int)rq[0] + 63 * d->n + 1;
+  lrwork = (int)lr;
   liwork = iq[0] > 1 ? iq[0] : 1;
   NH_CALL_GOTO(nh_malloc((size_t)lwork * sizeof *work, &work), done);
   NH_CALL_GOTO(nh_malloc((size_t)lrwork * sizeof *rwork, &rwork), done);
@@ -331,7 +342,8 @@ static nh_err dense_solve_projected(nh_dense *d, int *ndropped, double *smin) {
   dense_copy(d, d->f, d->s);
   NH_CALL(dense_heevd(d->desc, n, d->f, d->ev, d->z));
   *smin = d->ev[0];
-  while (nd < n && d->ev[nd] < d->s_threshold) nd++;
+  while (nd < n && d->ev[nd] < d->s_threshold)
+    nd++;
   NH_CHECK(nd < n, NH_ERR_NUMERIC,
            "S(k) has no eigenvalue above s_threshold = %g (largest %g)",
            d->s_threshold, d->ev[n - 1]);
@@ -341,15 +353,17 @@ static nh_err dense_solve_projected(nh_dense *d, int *ndropped, double *smin) {
    * the n x n buffers. */
   int mrows = numroc_(&m, &d->nblk, &d->myrow, &izero, &d->nprow);
   int lldm = mrows > 1 ? mrows : 1;
-  descinit_(descm, &m, &m, &d->nblk, &d->nblk, &izero, &izero, &d->ctxt,
-            &lldm, &info);
+  descinit_(descm, &m, &m, &d->nblk, &d->nblk, &izero, &izero, &d->ctxt, &lldm,
+            &info);
   NH_CHECK(info == 0, NH_ERR_LIB, "ScaLAPACK descinit: argument %d is illegal",
            -info);
   for (int lc = 0; lc < d->ncols; lc++) {
     int64_t gc = nh_bc_global(lc, d->mycol, d->nblk, d->npcol);
-    if (gc < nd) continue;
+    if (gc < nd)
+      continue;
     double scale = 1 / sqrt(d->ev[gc]);
-    for (int lr = 0; lr < d->nrows; lr++) d->z[lr + (size_t)lc * d->lld] *= scale;
+    for (int lr = 0; lr < d->nrows; lr++)
+      d->z[lr + (size_t)lc * d->lld] *= scale;
   }
   dense_gemm("N", "N", n, m, n, d->h, 1, d->desc, d->z, nd + 1, d->desc, d->f,
              d->desc);
@@ -362,7 +376,8 @@ static nh_err dense_solve_projected(nh_dense *d, int *ndropped, double *smin) {
   for (int lc = 0; lc < d->ncols; lc++)
     if (nh_bc_global(lc, d->mycol, d->nblk, d->npcol) >= nk)
       memset(d->z + (size_t)lc * d->lld, 0, (size_t)d->nrows * sizeof *d->z);
-  for (int b = m; b < d->nev; b++) d->ev[b] = HUGE_VAL;
+  for (int b = m; b < d->nev; b++)
+    d->ev[b] = HUGE_VAL;
   *ndropped = nd;
   return NH_OK;
 }
@@ -371,8 +386,10 @@ nh_err nh_dense_solve(nh_dense *d, int *ndropped, double *smin) {
   int project = d->s_check;
   *ndropped = 0;
   *smin = NAN;
-  if (!project) NH_CALL(dense_cholesky_check(d, &project));
-  if (project) return dense_solve_projected(d, ndropped, smin);
+  if (!project)
+    NH_CALL(dense_cholesky_check(d, &project));
+  if (project)
+    return dense_solve_projected(d, ndropped, smin);
   dense_copy(d, d->f, d->s);
   if (d->kind == NH_SOLVER_SCALAPACK)
     NH_CALL(dense_solve_pzhegvx(d));
@@ -393,7 +410,8 @@ nh_err nh_dense_mulliken(nh_dense *d, const int *elem_of_lrow, int nelem,
              d->f, d->desc);
   for (int lc = 0; lc < d->ncols; lc++) {
     int64_t b = nh_bc_global(lc, d->mycol, d->nblk, d->npcol);
-    if (b >= d->nev) continue;
+    if (b >= d->nev)
+      continue;
     const double complex *c = d->z + (size_t)lc * d->lld;
     const double complex *sc = d->f + (size_t)lc * d->lld;
     for (int lr = 0; lr < d->nrows; lr++)

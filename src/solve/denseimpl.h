@@ -94,10 +94,10 @@ typedef struct nh_bloch nh_bloch;
 /* Collective over the domain's ranks. H and S share the domain. */
 nh_err nh_bloch_create(const nh_mat *H, const nh_mat *S, nh_bloch **b);
 nh_err nh_bloch_destroy(nh_bloch **b);
-int64_t nh_bloch_norb(const nh_bloch *b);    /* total orbitals          */
+int64_t nh_bloch_norb(const nh_bloch *b); /* total orbitals          */
 int64_t nh_bloch_natoms(const nh_bloch *b);
 const int64_t *nh_bloch_offsets(const nh_bloch *b); /* natoms + 1       */
-const int *nh_bloch_z(const nh_bloch *b);          /* natoms atomic numbers */
+const int *nh_bloch_z(const nh_bloch *b);           /* natoms atomic numbers */
 
 /* Collective over the domain's ranks: H(k_g), S(k_g) of every group g with
  * has_k[g] into the matrices of its solver; this rank's group solver d

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nextham/solve.h"
 #include "denseimpl.h"
+#include "nextham/solve.h"
 #include "sparse.h"
 
 /* Memory a k-group may use per rank for its four dense matrices before the
@@ -37,12 +37,14 @@ nh_err nh_solver_parse(const char *name, nh_solver_kind *k) {
     }
   return nh_error_set(NH_ERR_INPUT, __FILE__, __LINE__, __func__,
                       "unknown solver \"%s\" (expected elpa2, elpa1, "
-                      "scalapack or slepc)", name);
+                      "scalapack or slepc)",
+                      name);
 }
 
 nh_err nh_bands_destroy(nh_bands **bp) {
   nh_bands *b = bp ? *bp : NULL;
-  if (!b) return NH_OK;
+  if (!b)
+    return NH_OK;
   nh_free(&b->k);
   nh_free(&b->e);
   nh_free(&b->elem_z);
@@ -69,7 +71,8 @@ static nh_err bands_alloc(int nk, int nb, int nelem, const int *elem_z,
     NH_CALL_GOTO(nh_calloc((size_t)nk * nb * nelem, sizeof *b->w, &b->w), fail);
     memcpy(b->elem_z, elem_z, (size_t)nelem * sizeof *elem_z);
   }
-  if (nk > 0) memcpy(b->k, kpts, (size_t)nk * sizeof *b->k);
+  if (nk > 0)
+    memcpy(b->k, kpts, (size_t)nk * sizeof *b->k);
   *out = b;
   return NH_OK;
 fail:
@@ -83,12 +86,14 @@ static nh_err elements_present(const nh_mat *H, int *nelem, int elem_z[119]) {
   const nh_atoms *at = nh_domain_atoms(dom);
   int present[119] = {0};
   for (int64_t a = 0; a < at->nlocal; a++)
-    if (at->z[a] > 0 && at->z[a] < 119) present[at->z[a]] = 1;
+    if (at->z[a] > 0 && at->z[a] < 119)
+      present[at->z[a]] = 1;
   NH_MPI(MPI_Allreduce(MPI_IN_PLACE, present, 119, MPI_INT, MPI_MAX,
                        nh_domain_ctx(dom)->comm));
   *nelem = 0;
   for (int z = 1; z < 119; z++)
-    if (present[z]) elem_z[(*nelem)++] = z;
+    if (present[z])
+      elem_z[(*nelem)++] = z;
   return NH_OK;
 }
 
@@ -104,10 +109,9 @@ static nh_err solve_sparse(const nh_mat *H, const nh_mat *S,
            "solver slepc needs nbands > 0 (the eigenpairs nearest target)");
   NH_CALL(nh_sparse_create(H, S, o, &sp));
   for (int k = 0; k < b->nk; k++)
-    NH_CALL_GOTO(nh_sparse_solve_k(sp, b->k[k], b->e + (size_t)k * b->nb,
-                                   b->nelem, b->elem_z,
-                                   b->w ? b->w + (size_t)k * b->nb * b->nelem
-                                        : NULL),
+    NH_CALL_GOTO(nh_sparse_solve_k(
+                     sp, b->k[k], b->e + (size_t)k * b->nb, b->nelem, b->elem_z,
+                     b->w ? b->w + (size_t)k * b->nb * b->nelem : NULL),
                  done);
 done:
   nh_sparse_destroy(&sp);
@@ -130,7 +134,8 @@ static int choose_kgroups(const nh_solver_opts *o, int P, int nk, int64_t n) {
     int pmin = (int)ceil(bytes / NH_DENSE_BYTES_PER_RANK);
     g = P / (pmin > 1 ? pmin : 1);
   }
-  if (g > cap) g = cap;
+  if (g > cap)
+    g = cap;
   return g > 1 ? g : 1;
 }
 
@@ -142,8 +147,8 @@ static void kgroups_free(nh_kgroups *kg) {
 
 /* Contiguous rank ranges of near-equal size; block size so that every
  * process row and column of every grid holds at least one block. */
-static nh_err kgroups_init(const nh_ctx *ctx, int ngroups, int64_t n,
-                           int block, nh_kgroups *kg) {
+static nh_err kgroups_init(const nh_ctx *ctx, int ngroups, int64_t n, int block,
+                           nh_kgroups *kg) {
   int widest = 1;
   memset(kg, 0, sizeof *kg);
   kg->ngroups = ngroups;
@@ -155,7 +160,8 @@ static nh_err kgroups_init(const nh_ctx *ctx, int ngroups, int64_t n,
   for (int g = 0; g < ngroups; g++) {
     nh_dense_grid_shape(kg->first[g + 1] - kg->first[g], &kg->nprow[g],
                         &kg->npcol[g]);
-    if (kg->npcol[g] > widest) widest = kg->npcol[g];
+    if (kg->npcol[g] > widest)
+      widest = kg->npcol[g];
     if (ctx->rank >= kg->first[g] && ctx->rank < kg->first[g + 1])
       kg->mygroup = g;
   }
@@ -180,11 +186,15 @@ static nh_err rows_elements(const nh_dense *d, const nh_bloch *b, int nelem,
             hi = natoms - 1;
     while (lo < hi) { /* last atom with offs[atom] <= r */
       int64_t mid = (lo + hi + 1) / 2;
-      if (offs[mid] <= r) lo = mid; else hi = mid - 1;
+      if (offs[mid] <= r)
+        lo = mid;
+      else
+        hi = mid - 1;
     }
     (*out)[lr] = -1;
     for (int e = 0; e < nelem; e++)
-      if (elem_z[e] == z[lo]) (*out)[lr] = e;
+      if (elem_z[e] == z[lo])
+        (*out)[lr] = e;
   }
   return NH_OK;
 }
@@ -211,13 +221,17 @@ static nh_err dense_one_k(dense_run *r, const nh_solver_opts *o, int ik,
   nh_timer_stop("solve: dense eigen-solver");
   NH_CALL(err);
   if (nd > 0)
-    nh_warn(&r->gctx, "S(k) at k = (%.6f, %.6f, %.6f) has %d eigenvalue(s) "
+    nh_warn(&r->gctx,
+            "S(k) at k = (%.6f, %.6f, %.6f) has %d eigenvalue(s) "
             "below s_threshold = %g (smallest %.3e): projected out, %d of "
-            "%d directions kept", b->k[ik][0], b->k[ik][1], b->k[ik][2], nd,
-            o->s_threshold, smin, d->n - nd, d->n);
-  if (w) NH_CALL(nh_dense_mulliken(d, r->elem_of_lrow, b->nelem, w));
+            "%d directions kept",
+            b->k[ik][0], b->k[ik][1], b->k[ik][2], nd, o->s_threshold, smin,
+            d->n - nd, d->n);
+  if (w)
+    NH_CALL(nh_dense_mulliken(d, r->elem_of_lrow, b->nelem, w));
   if (r->gctx.rank != 0) {
-    if (w) memset(w, 0, (size_t)b->nb * b->nelem * sizeof *w);
+    if (w)
+      memset(w, 0, (size_t)b->nb * b->nelem * sizeof *w);
     return NH_OK;
   }
   memcpy(b->e + (size_t)ik * b->nb, d->ev, (size_t)b->nb * sizeof *b->e);
@@ -225,8 +239,7 @@ static nh_err dense_one_k(dense_run *r, const nh_solver_opts *o, int ik,
   return NH_OK;
 }
 
-static nh_err dense_rounds(dense_run *r, const nh_solver_opts *o,
-                           nh_bands *b) {
+static nh_err dense_rounds(dense_run *r, const nh_solver_opts *o, nh_bands *b) {
   nh_err err = NH_OK;
   int G = r->kg.ngroups, nrounds = (b->nk + G - 1) / G;
   int *has_k = NULL;
@@ -239,14 +252,17 @@ static nh_err dense_rounds(dense_run *r, const nh_solver_opts *o,
     for (int g = 0; g < G; g++) {
       int ik = round * G + g;
       has_k[g] = ik < b->nk;
-      if (has_k[g]) memcpy(kg_k[g], b->k[ik], sizeof kg_k[g]);
+      if (has_k[g])
+        memcpy(kg_k[g], b->k[ik], sizeof kg_k[g]);
     }
-    NH_CALL_GOTO(nh_bloch_fill(r->bloch, &r->kg, (const double(*)[3])kg_k,
-                               has_k, r->d), done);
+    NH_CALL_GOTO(
+        nh_bloch_fill(r->bloch, &r->kg, (const double(*)[3])kg_k, has_k, r->d),
+        done);
     if (has_k[r->kg.mygroup])
       err = dense_one_k(r, o, round * G + r->kg.mygroup, b);
     NH_CALL_GOTO(nh_ctx_agree(r->ctx, err), done);
-    nh_progress_update(&prog, (long)(round + 1) * G);
+    nh_progress_update(
+        &prog, (long)(round + 1) * G < b->nk ? (long)(round + 1) * G : b->nk);
   }
   nh_progress_finish(&prog);
   NH_MPI(MPI_Allreduce(MPI_IN_PLACE, b->e, b->nk * b->nb, MPI_DOUBLE, MPI_SUM,
@@ -262,31 +278,32 @@ done:
   return err;
 }
 
-static nh_err dense_setup(dense_run *r, const nh_solver_opts *o, int nk,
-                          int nb, const nh_bands *b) {
+static nh_err dense_setup(dense_run *r, const nh_solver_opts *o, int nk, int nb,
+                          const nh_bands *b) {
   nh_err err = NH_OK;
   int64_t n = nh_bloch_norb(r->bloch);
   int ngroups = choose_kgroups(o, r->ctx->size, nk, n);
   NH_CALL(kgroups_init(r->ctx, ngroups, n, o->block, &r->kg));
-  NH_MPI(MPI_Comm_split(r->ctx->comm, r->kg.mygroup, r->ctx->rank,
-                        &r->gctx.comm));
+  NH_MPI(
+      MPI_Comm_split(r->ctx->comm, r->kg.mygroup, r->ctx->rank, &r->gctx.comm));
   NH_CALL(nh_ctx_init(r->gctx.comm, &r->gctx));
   r->gctx.verbosity = r->ctx->verbosity;
   err = nh_dense_create(r->gctx.comm, (int)n, r->kg.nblk, nb, o, &r->d);
   if (!err && b->nelem > 0)
-    err = rows_elements(r->d, r->bloch, b->nelem, b->elem_z,
-                        &r->elem_of_lrow);
+    err = rows_elements(r->d, r->bloch, b->nelem, b->elem_z, &r->elem_of_lrow);
   NH_CALL(nh_ctx_agree(r->ctx, err));
-  nh_log(r->ctx, 2, "solve: %d orbitals, %d k-point(s), %d band(s), %d "
-         "k-group(s), grid %d x %d, block %d, solver %s\n", (int)n, nk, nb,
-         ngroups, r->kg.nprow[0], r->kg.npcol[0], r->kg.nblk,
+  nh_log(r->ctx, 2,
+         "solve: %d orbitals, %d k-point(s), %d band(s), %d "
+         "k-group(s), grid %d x %d, block %d, solver %s\n",
+         (int)n, nk, nb, ngroups, r->kg.nprow[0], r->kg.npcol[0], r->kg.nblk,
          nh_solver_name(o->kind));
   return NH_OK;
 }
 
 static void dense_run_free(dense_run *r) {
   nh_dense_destroy(&r->d);
-  if (r->gctx.comm != MPI_COMM_NULL) MPI_Comm_free(&r->gctx.comm);
+  if (r->gctx.comm != MPI_COMM_NULL)
+    MPI_Comm_free(&r->gctx.comm);
   nh_bloch_destroy(&r->bloch);
   kgroups_free(&r->kg);
   nh_free(&r->elem_of_lrow);
@@ -304,7 +321,8 @@ nh_err nh_solve_kpoints(const nh_mat *H, const nh_mat *S,
   NH_CHECK(nk >= 0 && (nk == 0 || kpts), NH_ERR_ARG, "solve: bad k-points");
   NH_CHECK(o->s_threshold > 0, NH_ERR_INPUT,
            "s_threshold must be positive (got %g)", o->s_threshold);
-  if (o->want_mulliken) NH_CALL(elements_present(H, &nelem, elem_z));
+  if (o->want_mulliken)
+    NH_CALL(elements_present(H, &nelem, elem_z));
   if (o->kind == NH_SOLVER_SLEPC) {
     NH_CALL(bands_alloc(nk, o->nbands, nelem, elem_z, kpts, &b));
     NH_CALL_GOTO(solve_sparse(H, S, o, b), fail);
@@ -327,7 +345,8 @@ nh_err nh_solve_kpoints(const nh_mat *H, const nh_mat *S,
   }
 out:
   dense_run_free(&r);
-  if (err) goto fail;
+  if (err)
+    goto fail;
   *bands = b;
   return NH_OK;
 fail:
