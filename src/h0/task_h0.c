@@ -170,9 +170,9 @@ static nh_err h0_run(const nh_ctx *ctx, nh_toml *doc, const char *dir,
   const char *h0name;
   nh_h0_ranges r;
   const int parts = NH_H0_S | NH_H0_T | NH_H0_VNL;
-  NH_CALL(nh_app_read_structure(ctx, nh_toml_root(doc), dir, &st->s));
   NH_CALL(nh_h0_read_basis_opts(doc, &bo));
   NH_CALL(read_h0_opts(doc, &o));
+  NH_CALL(nh_app_read_structure(ctx, nh_toml_root(doc), dir, &st->s));
   NH_CALL(nh_toml_check_unused(doc));
   nh_app_resolve_path(dir, o.output, path, sizeof path);
 
