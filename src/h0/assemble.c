@@ -167,7 +167,7 @@ typedef struct asm_ctx {
   nh_hmap zof; /* gid -> atomic number, for owned and ghost atoms */
   int maxnorb, maxpf;
   nh_int_work *w;
-  double *b1, *b2, *b3, *b4; /* maxnorb^2 scratch blocks */
+  double *b1, *b2, *b3; /* maxnorb^2 scratch blocks */
 } asm_ctx;
 
 static nh_err asm_init(asm_ctx *c, const nh_domain *dom,
@@ -190,10 +190,9 @@ static nh_err asm_init(asm_ctx *c, const nh_domain *dom,
     c->maxpf = c->maxpf > sp->nprojfun[z] ? c->maxpf : sp->nprojfun[z];
   }
   size_t nb = (size_t)c->maxnorb * c->maxnorb + 1;
-  NH_CALL(nh_malloc(4 * nb * sizeof(double), &c->b1));
+  NH_CALL(nh_malloc(3 * nb * sizeof(double), &c->b1));
   c->b2 = c->b1 + nb;
   c->b3 = c->b2 + nb;
-  c->b4 = c->b3 + nb;
   NH_CALL(nh_int_work_create(&c->w));
   return NH_OK;
 }
