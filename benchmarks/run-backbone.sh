@@ -10,6 +10,7 @@
 # Every run is skipped, with a message, when its estimated memory exceeds
 # NH_BENCH_MAX_GIB (default 12) or what the machine has available minus
 # 4 GiB, so that the benchmark never exhausts a shared machine.
+# NH_BENCH_TABLE_ONLY=1 only prints the table of an existing LOG.
 set -u
 BUILD=${1:-.}
 LOG=${2:-backbone-results.log}
@@ -19,7 +20,7 @@ NPS=${NH_BENCH_RANKS:-"1 2"}
 MPIEXEC=${MPIEXEC:-mpiexec}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1 OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-[ -x "$BENCH" ] || { echo "no $BENCH: run 'make benchmarks' in $BUILD" >&2; exit 1; }
+[ -x "$BENCH" ] || [ "${NH_BENCH_TABLE_ONLY:-0}" = 1 ] || { echo "no $BENCH: run 'make benchmarks' in $BUILD" >&2; exit 1; }
 
 # Estimated bytes: per atom 64 B per neighbour pair within rcut and
 # 1500 B per 13x13 block within rmat (measured: 1450-1500), pairs per atom
@@ -47,7 +48,8 @@ run() { # np ncell rcut rmat
   $MPIEXEC -n "$1" "$BENCH" "$2" "$3" "$4" 13 $repeat | grep '^RESULT' | tee -a "$LOG"
 }
 
-{ echo "# $(date -u '+%Y-%m-%d %H:%M UTC') $(uname -n), $(nproc) cores," \
+if [ "${NH_BENCH_TABLE_ONLY:-0}" != 1 ]; then
+{ echo "# $(date -u '+%Y-%m-%d %H:%M UTC') $(uname -n), $(getconf _NPROCESSORS_ONLN) cores," \
     "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 2^20 }' /proc/meminfo)"; } >> "$LOG"
 for np in $NPS; do
   # DZVP-like pair cutoff, 7 Å: neighbour list and matrix up to 10^5 atoms;
@@ -57,6 +59,7 @@ for np in $NPS; do
   # First-neighbour shell only (2.6 Å: 4 neighbours + self): 10^3..10^6.
   for nc in 5 11 23 50; do run $np $nc 2.6 2.6; done
 done
+fi
 
 # Markdown table of all RESULT lines in the log. "x" columns: user CPU
 # time divided by that of the previous (10x smaller) size with the same
