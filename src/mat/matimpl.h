@@ -6,6 +6,7 @@
 #include "nextham/mat.h"
 
 #include <inttypes.h>
+#include <math.h>
 
 /* Block keys in messages: printf(KEYFMT, KEYARG(i, j, n)). */
 #define KEYFMT "(i=%" PRId64 ", j=%" PRId64 ", n=%d %d %d)"
@@ -13,6 +14,21 @@
 
 /* max(a, b) for the hot loops: libm's fmax is an out-of-line call. */
 static inline double nh_mat_max(double a, double b) { return b > a ? b : a; }
+
+/* Compensated (Neumaier) sum of per-block partial sums: global sums over
+ * 10^9 values would otherwise differ between rank counts by ~1e-9
+ * relative, as the order of the additions changes with the layout. */
+typedef struct nh_mat_sum {
+  double s, c;
+} nh_mat_sum;
+static inline void nh_mat_sum_add(nh_mat_sum *a, double x) {
+  double t = a->s + x;
+  a->c += fabs(a->s) >= fabs(x) ? (a->s - t) + x : (x - t) + a->s;
+  a->s = t;
+}
+static inline double nh_mat_sum_value(const nh_mat_sum *a) {
+  return a->s + a->c;
+}
 
 /* One stored block: its key, where its values start in nh_mat.val and its
  * shape (norb(i) x norb(j), cached so that loops need no atom lookups). */

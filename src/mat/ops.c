@@ -34,12 +34,15 @@ static nh_err matching(const nh_mat *a, int64_t k, const nh_mat *b,
 static int64_t blk_size(const nh_mat_blk *k) { return (int64_t)k->nr * k->nc; }
 
 nh_err nh_mat_norm_fro(const nh_mat *m, double *nrm) {
-  double s = 0, t;
+  nh_mat_sum acc = {0, 0};
   for (int64_t b = 0; b < m->nblk; b++) {
     const double *v = m->val + m->blk[b].off;
+    double s = 0;
     for (int64_t q = 0; q < blk_size(&m->blk[b]); q++)
       s += v[q] * v[q];
+    nh_mat_sum_add(&acc, s);
   }
+  double s = nh_mat_sum_value(&acc), t;
   NH_MPI(MPI_Allreduce(&s, &t, 1, MPI_DOUBLE, MPI_SUM, m->ctx->comm));
   *nrm = sqrt(t);
   return NH_OK;
@@ -83,15 +86,17 @@ nh_err nh_mat_axpy(nh_mat *y, double a, const nh_mat *x) {
 
 /* Local part of <x, y>. */
 static nh_err dot_local(const nh_mat *x, const nh_mat *y, double *dot) {
-  double s = 0;
+  nh_mat_sum acc = {0, 0};
   for (int64_t b = 0; b < x->nblk; b++) {
     const double *vx = x->val + x->blk[b].off, *vy;
     NH_CALL(matching(x, b, y, &vy));
+    double s = 0;
     if (vy)
       for (int64_t q = 0; q < blk_size(&x->blk[b]); q++)
         s += vx[q] * vy[q];
+    nh_mat_sum_add(&acc, s);
   }
-  *dot = s;
+  *dot = nh_mat_sum_value(&acc);
   return NH_OK;
 }
 
@@ -110,7 +115,8 @@ nh_err nh_mat_dot(const nh_mat *x, const nh_mat *y, double *dot) {
 static nh_err gauge_local(const nh_mat *hpred, const nh_mat *htrue,
                           const nh_mat *s, double mu, double sums[2],
                           int64_t *count) {
-  sums[0] = sums[1] = 0;
+  nh_mat_sum acc = {0, 0};
+  sums[1] = 0;
   *count = 0;
   for (int64_t b = 0; b < htrue->nblk; b++) {
     const double *t = htrue->val + htrue->blk[b].off, *p, *o = NULL;
@@ -118,13 +124,16 @@ static nh_err gauge_local(const nh_mat *hpred, const nh_mat *htrue,
     if (s)
       NH_CALL(matching(htrue, b, s, &o));
     int64_t size = blk_size(&htrue->blk[b]);
+    double sb = 0;
     for (int64_t q = 0; q < size; q++) {
       double d = fabs((p ? p[q] : 0.0) + (o ? mu * o[q] : 0.0) - t[q]);
-      sums[0] += d;
+      sb += d;
       sums[1] = nh_mat_max(sums[1], d);
     }
+    nh_mat_sum_add(&acc, sb);
     *count += size;
   }
+  sums[0] = nh_mat_sum_value(&acc);
   return NH_OK;
 }
 
