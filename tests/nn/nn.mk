@@ -12,3 +12,10 @@ TESTS += tests/nn/test_layers
 tests_nn_test_layers_SOURCES = tests/nn/test_layers.c
 tests_nn_test_layers_CPPFLAGS = $(NH_TEST_CPPFLAGS)
 tests_nn_test_layers_LDADD = $(NH_TEST_LDADD)
+# The model: whole-model finite differences, O(3)/translation/permutation/
+# periodic-image equivariance, rank independence, model files (1-3 ranks).
+check_PROGRAMS += tests/nn/mpi_test_model
+TESTS += tests/nn/mpi_test_model
+tests_nn_mpi_test_model_SOURCES = tests/nn/mpi_test_model.c
+tests_nn_mpi_test_model_CPPFLAGS = $(NH_TEST_CPPFLAGS)
+tests_nn_mpi_test_model_LDADD = $(NH_TEST_LDADD)
