@@ -6,6 +6,7 @@
 
 #include "nextham/app.h"
 #include "nextham/h0.h"
+#include "nextham/model.h"
 
 typedef nh_err (*nh_task_fn)(const nh_ctx *, nh_toml *, const char *);
 
@@ -19,6 +20,7 @@ static const struct {
     {"bands", nh_task_bands, "band structure along a k-path"},
     {"dos", nh_task_dos, "density of states on a k-mesh"},
     {"h0", nh_task_h0, "S and the zeroth-step Hamiltonian H0 of a structure"},
+    {"predict", nh_task_predict, "H = H0 + ΔH from a model and a sample with H0, S"},
 };
 
 void nh_app_resolve_path(const char *dir, const char *name, char *out,
