@@ -481,10 +481,11 @@ static nh_err gather_near(asm_ctx *c, int which, const nh_neighbors *nl,
     memcpy(k->d, q->d, sizeof k->d);
     k->z = zk;
     k->norb = norb_z(c, zk);
-    k->proj = projbuf + (size_t)(*nnear - 1) * 2 * c->maxnorb * c->maxpf;
-    k->hproj = k->proj + (size_t)c->maxnorb * c->maxpf;
+    k->proj = k->hproj = NULL;
     k->pmax = 0;
     if (which == NH_H0_VNL) {
+      k->proj = projbuf + (size_t)(*nnear - 1) * 2 * c->maxnorb * c->maxpf;
+      k->hproj = k->proj + (size_t)c->maxnorb * c->maxpf;
       NH_CALL(nh_int_atoms(c->w, NH_INT_OVERLAP, c->sp->shell[zk],
                            c->sp->basis->elem[zk]->nshell, k->d,
                            c->sp->proj[za], c->sp->nproj[za], zero,
