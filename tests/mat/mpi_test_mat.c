@@ -506,6 +506,40 @@ static void test_remote(void **state) {
   nh_mat_destroy(&s);
 }
 
+/* Delivery order is source rank, then call order. Every rank that knows
+ * atom 0 sends, for its on-site block, set (r + 1)/2, set r + 1, add
+ * (r + 1)/2: the last such rank's records come last, so the block ends as
+ * (last + 1) + (last + 1)/2 whatever the earlier ranks sent. */
+static void test_remote_order(void **state) {
+  world *w = *state;
+  const nh_ctx *ctx = nh_test_ctx();
+  nh_mat *m = NULL;
+  assert_nh_ok(nh_mat_create(w->dom, norb_of_z, "O", &m));
+  const int n0[3] = {0, 0, 0};
+  double b[169], half[169];
+  int knows = nh_mat_norb(m, 0) > 0, last, mine = knows ? ctx->rank : -1;
+  MPI_Allreduce(&mine, &last, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (knows) {
+    for (int q = 0; q < 169; q++) {
+      b[q] = ctx->rank + 1;
+      half[q] = 0.5 * (ctx->rank + 1);
+    }
+    assert_nh_ok(nh_mat_set_remote(m, 0, 0, n0, half));
+    assert_nh_ok(nh_mat_set_remote(m, 0, 0, n0, b));
+    assert_nh_ok(nh_mat_add_remote(m, 0, 0, n0, half));
+  }
+  assert_nh_ok(nh_mat_assemble(m));
+  const double *v = nh_mat_get_block(m, 0, 0, n0);
+  if (nh_domain_local_index(w->dom, 0) >= 0) {
+    assert_non_null(v);
+    for (int q = 0; q < 169; q++)
+      assert_true(v[q] == 1.5 * (last + 1));
+  } else {
+    assert_null(v);
+  }
+  nh_mat_destroy(&m);
+}
+
 /* Gauge: Hpred = Htrue + c S (+ noise). */
 static void test_gauge(void **state) {
   world *w = *state;
@@ -735,6 +769,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_symmetrize_mean),
       cmocka_unit_test(test_symmetry_remote),
       cmocka_unit_test(test_remote),
+      cmocka_unit_test(test_remote_order),
       cmocka_unit_test(test_gauge),
       cmocka_unit_test(test_gauge_one_block),
       cmocka_unit_test(test_algebra),
