@@ -56,7 +56,7 @@ typedef struct nh_model_hparams {
   char h0_settings[1024]; /* free text "key = value; ..." of the H0 options */
 } nh_model_hparams;
 
-/* Defaults: lmax 2, 8 channels, 2 layers, 2 heads, 4 Å, 8 radial
+/* Defaults: lmax 4, 8 channels, 3 layers, 2 heads, 4 Å, 8 radial
  * functions, width 16, seed 1, no elements. */
 void nh_model_hparams_default(nh_model_hparams *hp);
 /* Reads [model] (table `tbl`, may be NULL: defaults) of doc: lmax,

@@ -15,9 +15,9 @@
 
 void nh_model_hparams_default(nh_model_hparams *hp) {
   memset(hp, 0, sizeof *hp);
-  hp->lmax = 2;
+  hp->lmax = 4;
   for (int l = 0; l <= NH_IRREPS_LMAX; l++) hp->channels[l] = 8;
-  hp->layers = 2;
+  hp->layers = 3;
   hp->heads = 2;
   hp->cutoff = 4.0 / NH_BOHR_ANGSTROM;
   hp->nradial = 8;
@@ -512,20 +512,26 @@ nh_err nh_model_forward(const nh_model *m, const nh_model_graph *g,
     nh_nn_gather_forward(xe, h, g->src, D, E);
     add(xe, e, (size_t)E * D);
     nh_nn_mlp_forward(rad, rc, a->rb, p + o[NH_ML_RMLP], &m->rmlp, E);
+    nh_timer_start("nn so2");
     NH_CALL(nh_nn_so2_forward(msg, a->work, xe, rad, g->r, p + o[NH_ML_SO2],
                               &m->so2, E));
+    nh_timer_stop("nn so2");
     nh_nn_attn_forward(agg, a->work, msg, g->dst, p + o[NH_ML_ATTN], &m->attn, N, E);
     nh_nn_linear_forward(h1, agg, p + o[NH_ML_LIN], &m->ir, &m->ir, N);
     add(h1, h, (size_t)N * D);
     nh_nn_norm_forward(hn, h1, p + o[NH_ML_NORM], &m->ir, N);
+    nh_timer_start("nn tracegrad");
     nh_nn_tracegrad_forward(gg, z, tc, a->work, hn, p + o[NH_ML_TG], &m->tg, N);
+    nh_timer_stop("nn tracegrad");
     for (size_t j = 0; j < (size_t)N * D; j++) hx[j] = h1[j] + gg[j];
     if (ex) NH_CALL(ex(exctx, hx, D));
     double *t = a->keep ? a->tmp : xe; /* x_e is dead here when not kept */
     nh_nn_linear_forward(t, msg, p + o[NH_ML_ELIN], &m->ir, &m->ir, E);
     for (size_t j = 0; j < (size_t)E * D; j++) ex1[j] = e[j] + t[j];
   }
+  nh_timer_start("nn heads");
   heads_forward(m, a, AT(a, h, hs, m->hp.layers), AT(a, e, es, m->hp.layers));
+  nh_timer_stop("nn heads");
   return NH_OK;
 }
 
