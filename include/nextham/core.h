@@ -165,16 +165,20 @@ nh_err nh_timer_summary(const nh_ctx *ctx);
  * addressing with linear probing. Used for atom lookups by global index
  * (key gid, 0) and block lookups by (i, j, n) (see nh_hmap_block_key).
  * ------------------------------------------------------------------------- */
+typedef struct nh_hmap_slot {
+  uint64_t k1, k2;
+  int64_t val; /* -1 marks an empty slot */
+} nh_hmap_slot;
+
+/* Slots hold key and value together: one cache line per probe. */
 typedef struct nh_hmap {
-  uint64_t *k1, *k2;
-  int64_t *val;
-  unsigned char *used;
+  nh_hmap_slot *slot;
   size_t cap, count;
 } nh_hmap;
 
 nh_err nh_hmap_init(nh_hmap *h, size_t expected);
 void nh_hmap_free(nh_hmap *h);
-/* Inserts or overwrites. */
+/* Inserts or overwrites; val must be >= 0. */
 nh_err nh_hmap_put(nh_hmap *h, uint64_t k1, uint64_t k2, int64_t val);
 /* Returns the value, or -1 when absent (values stored must be >= 0). */
 int64_t nh_hmap_get(const nh_hmap *h, uint64_t k1, uint64_t k2);

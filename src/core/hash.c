@@ -15,34 +15,27 @@ static uint64_t mix(uint64_t a, uint64_t b) {
 static nh_err alloc_table(nh_hmap *h, size_t cap) {
   h->cap = cap;
   h->count = 0;
-  NH_CALL(nh_malloc(cap * sizeof *h->k1, &h->k1));
-  NH_CALL(nh_malloc(cap * sizeof *h->k2, &h->k2));
-  NH_CALL(nh_malloc(cap * sizeof *h->val, &h->val));
-  NH_CALL(nh_calloc(cap, 1, &h->used));
+  NH_CALL(nh_malloc(cap * sizeof *h->slot, &h->slot));
+  for (size_t s = 0; s < cap; s++) h->slot[s].val = -1;
   return NH_OK;
 }
 
 nh_err nh_hmap_init(nh_hmap *h, size_t expected) {
   size_t cap = 16;
   while (cap < 2 * expected + 2) cap *= 2;
-  h->k1 = h->k2 = NULL;
-  h->val = NULL;
-  h->used = NULL;
+  h->slot = NULL;
   NH_CALL(alloc_table(h, cap));
   return NH_OK;
 }
 
 void nh_hmap_free(nh_hmap *h) {
-  nh_free(&h->k1);
-  nh_free(&h->k2);
-  nh_free(&h->val);
-  nh_free(&h->used);
+  nh_free(&h->slot);
   h->cap = h->count = 0;
 }
 
-static size_t slot(const nh_hmap *h, uint64_t k1, uint64_t k2) {
+static size_t find(const nh_hmap *h, uint64_t k1, uint64_t k2) {
   size_t s = mix(k1, k2) & (h->cap - 1);
-  while (h->used[s] && (h->k1[s] != k1 || h->k2[s] != k2))
+  while (h->slot[s].val >= 0 && (h->slot[s].k1 != k1 || h->slot[s].k2 != k2))
     s = (s + 1) & (h->cap - 1);
   return s;
 }
@@ -51,26 +44,27 @@ static nh_err grow(nh_hmap *h) {
   nh_hmap old = *h;
   NH_CALL(alloc_table(h, 2 * old.cap));
   for (size_t s = 0; s < old.cap; s++)
-    if (old.used[s]) NH_CALL(nh_hmap_put(h, old.k1[s], old.k2[s], old.val[s]));
+    if (old.slot[s].val >= 0)
+      NH_CALL(nh_hmap_put(h, old.slot[s].k1, old.slot[s].k2, old.slot[s].val));
   nh_hmap_free(&old);
   return NH_OK;
 }
 
 nh_err nh_hmap_put(nh_hmap *h, uint64_t k1, uint64_t k2, int64_t val) {
+  NH_CHECK(val >= 0, NH_ERR_ARG, "hash map values must be >= 0, got %lld",
+           (long long)val);
   if (2 * (h->count + 1) > h->cap) NH_CALL(grow(h));
-  size_t s = slot(h, k1, k2);
-  if (!h->used[s]) {
-    h->used[s] = 1;
-    h->k1[s] = k1;
-    h->k2[s] = k2;
+  nh_hmap_slot *e = &h->slot[find(h, k1, k2)];
+  if (e->val < 0) {
+    e->k1 = k1;
+    e->k2 = k2;
     h->count++;
   }
-  h->val[s] = val;
+  e->val = val;
   return NH_OK;
 }
 
 int64_t nh_hmap_get(const nh_hmap *h, uint64_t k1, uint64_t k2) {
   if (!h->cap) return -1;
-  size_t s = slot(h, k1, k2);
-  return h->used[s] ? h->val[s] : -1;
+  return h->slot[find(h, k1, k2)].val;
 }
