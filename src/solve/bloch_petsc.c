@@ -251,6 +251,18 @@ done:
   return err;
 }
 
+/* exp(+2 pi i k.n); exactly (-1)^(2 k.n) when 2k is integral (real_k), so
+ * that H(k), S(k) are exactly real symmetric there. */
+static PetscScalar phase(const double k[3], const int n[3], int real_k) {
+  if (real_k) {
+    long m = 0;
+    for (int d = 0; d < 3; d++) m += lround(2 * k[d]) * n[d];
+    return m % 2 ? -1 : 1;
+  }
+  double ph = 2 * M_PI * (k[0] * n[0] + k[1] * n[1] + k[2] * n[2]);
+  return cos(ph) + I * sin(ph);
+}
+
 /* (M + M^H) / 2 of an on-site pair's n x n part of the rows (stride ld):
  * exactly Hermitian, real diagonal. */
 static void hermitize(PetscScalar *m, int n, size_t ld) {
@@ -276,8 +288,7 @@ static void sum_pair(const nh_bloch_petsc *bp, const nh_bloch_group *gr,
   int down = first->i > first->j, onsite = first->i == first->j;
   for (int64_t q = 0; q < gr->e1 - gr->e0; q++) {
     const nh_bloch_ent *en = &bp->ent[down ? gr->e1 - 1 - q : gr->e0 + q];
-    double ph = 2 * M_PI * (k[0] * en->n[0] + k[1] * en->n[1] + k[2] * en->n[2]);
-    PetscScalar f = cos(ph) + I * sin(ph);
+    PetscScalar f = phase(k, en->n, bp->real_k);
     for (int r = 0; r < ni; r++)
       for (int c = 0; c < nj; c++) {
         int idx = r * nj + c;
@@ -361,17 +372,29 @@ done:
   return err;
 }
 
+/* Assembles both and records whether they are (complex) symmetric, which
+ * lets the solver use a symmetric factorisation (see sparse.c). */
 static nh_err assemble(nh_bloch_petsc *bp) {
-  NH_PETSC(MatAssemblyBegin(bp->H, MAT_FINAL_ASSEMBLY));
-  NH_PETSC(MatAssemblyEnd(bp->H, MAT_FINAL_ASSEMBLY));
-  NH_PETSC(MatAssemblyBegin(bp->S, MAT_FINAL_ASSEMBLY));
-  NH_PETSC(MatAssemblyEnd(bp->S, MAT_FINAL_ASSEMBLY));
+  PetscBool sym = bp->real_k ? PETSC_TRUE : PETSC_FALSE;
+  Mat m[2] = {bp->H, bp->S};
+  for (int q = 0; q < 2; q++) {
+    NH_PETSC(MatAssemblyBegin(m[q], MAT_FINAL_ASSEMBLY));
+    NH_PETSC(MatAssemblyEnd(m[q], MAT_FINAL_ASSEMBLY));
+    NH_PETSC(MatSetOption(m[q], MAT_SYMMETRIC, sym));
+  }
   return NH_OK;
+}
+
+int nh_bloch_real_k(const double k[3]) {
+  for (int d = 0; d < 3; d++)
+    if (fabs(2 * k[d] - nearbyint(2 * k[d])) > 1e-12) return 0;
+  return 1;
 }
 
 nh_err nh_bloch_petsc_fill(nh_bloch_petsc *bp, const double k[3]) {
   NH_CHECK(bp->ent, NH_ERR_ARG,
            "H(k), S(k) requested after the real-space matrices were released");
+  bp->real_k = nh_bloch_real_k(k);
   nh_timer_start("bloch (sparse)");
   nh_err err = nh_ctx_agree(bp->ctx, set_rows(bp, k));
   if (!err) err = assemble(bp);

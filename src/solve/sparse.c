@@ -129,7 +129,11 @@ static nh_err eps_setup(const nh_sparse *s, EPS eps) {
   NH_PETSC(STGetKSP(st, &ksp));
   NH_PETSC(KSPSetType(ksp, KSPPREONLY));
   NH_PETSC(KSPGetPC(ksp, &pc));
-  NH_PETSC(PCSetType(pc, PCLU));
+  /* At real k (Gamma, zone-boundary TRIM points) H - target S is real
+   * symmetric: MUMPS's LDL^T (complex symmetric, SYM = 2) needs half the
+   * memory and flops of LU. Elsewhere it is only Hermitian, which MUMPS
+   * cannot exploit. */
+  NH_PETSC(PCSetType(pc, s->bp->real_k ? PCCHOLESKY : PCLU));
   NH_PETSC(PCFactorSetMatSolverType(pc, MATSOLVERMUMPS));
   NH_PETSC(EPSSetFromOptions(eps));
   return NH_OK;

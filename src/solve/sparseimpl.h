@@ -45,13 +45,18 @@ typedef struct nh_bloch_petsc {
   struct nh_bloch_group *group;
   struct nh_bloch_ent *ent;
   int maxcols;        /* largest number of columns of an atom's rows */
+  int real_k;         /* the last k had 2k integral: H(k), S(k) real */
 } nh_bloch_petsc;
 
 /* Collective. Keeps pointers into H and S: they must not gain blocks while
  * bp exists. drop_tol >= 0 (see docs/solvers.md). */
 nh_err nh_bloch_petsc_create(const nh_mat *H, const nh_mat *S, double drop_tol,
                              nh_bloch_petsc **bp);
-/* Collective: bp->H, bp->S = H(k), S(k), assembled. */
+/* Whether 2k is integral (Gamma, zone-boundary TRIM points): there every
+ * phase is exactly +-1 and H(k), S(k) are real symmetric. */
+int nh_bloch_real_k(const double k[3]);
+/* Collective: bp->H, bp->S = H(k), S(k), assembled, flagged
+ * MAT_SYMMETRIC when real. */
 nh_err nh_bloch_petsc_fill(nh_bloch_petsc *bp, const double k[3]);
 /* Local: frees the pattern, which points into H and S; fill then fails. */
 void nh_bloch_petsc_release(nh_bloch_petsc *bp);
