@@ -331,6 +331,7 @@ done:
 typedef struct near_atom {
   int64_t gid;
   int n[3], z, norb;
+  int owned;   /* the atom is owned here (its row blocks are local) */
   double d[3]; /* position relative to the potential atom */
   double *proj;  /* <phi|p_a>, norb x nprojfun (V_nl only) */
   double *hproj; /* <phi|p_a> h_a, the same shape */
@@ -394,9 +395,9 @@ static nh_err acc_flush(remote_acc *r, nh_mat *m) {
   return NH_OK;
 }
 
-static nh_err add_one(nh_mat *m, remote_acc *r, int64_t i, int64_t j,
-                      const int n[3], const double *blk, size_t len) {
-  if (nh_domain_local_index(nh_mat_domain(m), i) >= 0)
+static nh_err add_one(nh_mat *m, remote_acc *r, int owned, int64_t i,
+                      int64_t j, const int n[3], const double *blk, size_t len) {
+  if (owned)
     NH_CALL(nh_mat_add_block(m, i, j, n, blk));
   else
     NH_CALL(acc_add(r, i, j, n, blk, len));
@@ -408,11 +409,11 @@ static nh_err add_contribution(nh_mat *m, remote_acc *r, const near_atom *kp,
   int n[3];
   size_t len = (size_t)kp->norb * kq->norb;
   for (int x = 0; x < 3; x++) n[x] = kq->n[x] - kp->n[x];
-  NH_CALL(add_one(m, r, kp->gid, kq->gid, n, blk, len));
+  NH_CALL(add_one(m, r, kp->owned, kp->gid, kq->gid, n, blk, len));
   if (kp == kq) return NH_OK;
   for (int x = 0; x < 3; x++) n[x] = -n[x];
   transpose(blk, kp->norb, kq->norb, tmp);
-  NH_CALL(add_one(m, r, kq->gid, kp->gid, n, tmp, len));
+  NH_CALL(add_one(m, r, kq->owned, kq->gid, kp->gid, n, tmp, len));
   return NH_OK;
 }
 
@@ -481,6 +482,7 @@ static nh_err gather_near(asm_ctx *c, int which, const nh_neighbors *nl,
     memcpy(k->d, q->d, sizeof k->d);
     k->z = zk;
     k->norb = norb_z(c, zk);
+    k->owned = nh_domain_local_index(c->dom, q->j) >= 0;
     k->proj = k->hproj = NULL;
     k->pmax = 0;
     if (which == NH_H0_VNL) {
