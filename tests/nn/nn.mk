@@ -19,3 +19,6 @@ TESTS += tests/nn/mpi_test_model
 tests_nn_mpi_test_model_SOURCES = tests/nn/mpi_test_model.c
 tests_nn_mpi_test_model_CPPFLAGS = $(NH_TEST_CPPFLAGS)
 tests_nn_mpi_test_model_LDADD = $(NH_TEST_LDADD)
+# Task predict end to end on the Si2 fixture (1, 2, 3 ranks inside).
+TESTS += tests/nn/test_predict.sh
+EXTRA_DIST += tests/nn/test_predict.sh
