@@ -1,0 +1,158 @@
+/* Internals of the grid module (src/grid): shared by grid.c (setup, batch
+ * ownership, driver), batch.c (basis functions on points), density.c
+ * (rho0, V_na), xc.c (libxc) and vmat.c (BLAS-3 products, accumulation). */
+#ifndef NEXTHAM_GRIDIMPL_H
+#define NEXTHAM_GRIDIMPL_H
+
+#include <xc.h>
+
+#include "nextham/grid.h"
+#include "nextham/integrals.h"
+
+#define GRID_NMONO 15 /* Cartesian monomials of degree NH_INT_LMAX */
+
+/* A basis shell prepared for the grid: normalised contraction, the
+ * Cartesian coefficients of CP2K's P_{l,m} and a radius. */
+typedef struct grid_shell {
+  int l, nprim, off; /* off: first orbital of the shell in its atom block */
+  double exps[NH_INT_MAXPRIM], d[NH_INT_MAXPRIM];
+  double rad;  /* beyond it, every |phi| of the shell is below eps_func  */
+  double peak; /* an upper bound on |phi| anywhere                       */
+} grid_shell;
+
+typedef struct grid_elem {
+  int nshell, norb;
+  grid_shell *sh;
+  double rmax; /* largest shell radius */
+} grid_elem;
+
+/* Monomial coefficients of P_{l,m}: pcart[l][m + l][k], monomial k of
+ * degree l in the order lx = l..0, then ly = l-lx..0. */
+typedef struct grid_cart {
+  double c[NH_INT_LMAX + 1][2 * NH_INT_LMAX + 1][GRID_NMONO];
+} grid_cart;
+
+/* The uniform grid and what a batch needs to know about atoms. */
+typedef struct grid_setup {
+  const nh_ctx *ctx;
+  const nh_atoms *at;
+  int64_t nat; /* owned + ghost */
+  double lat[3][3], recip[3][3], metric[3][3];
+  int pbc[3];
+  int bs, np;        /* points per batch edge, per batch          */
+  int n[3], nb[3];   /* points and batches per lattice vector      */
+  double w;          /* volume per point                           */
+  double hd;         /* largest centre-corner distance of a batch  */
+  double eps_pair;   /* pair screening: skip if bound_A bound_B below */
+  double eps_func;   /* shells: skip if bound below                */
+  double rf, rv;     /* largest basis / potential radius           */
+  int terms;
+  grid_elem *el[NH_MAX_Z + 1];
+  const nh_grid_species *const *sp;
+  grid_cart cart;
+  double (*s)[3];    /* fractional coordinates of tau_a (ghost rows:  */
+                     /* the owner's values; the image adds n)        */
+  /* Cell list of owned + ghost atoms (Cartesian bins of edge bin). */
+  double blo[3], bin;
+  int nbin[3];
+  int64_t *bstart, *bnext;
+  xc_func_type fx, fc;
+  int xc_ready;
+} grid_setup;
+
+/* One batch: points, the shells of atoms that reach it (columns) and
+ * scratch. Columns of batch atom k are col0[k] .. col0[k+1]-1. */
+typedef struct grid_batch {
+  int np;
+  double (*r)[3];
+  int natom, capatom;
+  int64_t *atom;   /* index in the atom table                        */
+  double *bound;   /* largest function bound of the atom in the batch */
+  int *col0;       /* natom + 1                                       */
+  int nf, capf;
+  int *orb;        /* orbital of column c in its atom block           */
+  double *phi, *gx, *gy, *gz; /* np x nf, column-major              */
+  double *x, *y;   /* [Z; Phi] and [Phi; Z]: 2np x nf                */
+  double *m;       /* one dgemm row block                              */
+  int64_t *cand;   /* candidate atoms (cell list)                     */
+  int64_t ncand, capcand;
+  double *rho, *grho, *v, *sigma, *vrho, *vsigma, *zk; /* per point  */
+  double *a, *bx, *by, *bz; /* weights of Phi and of the gradients     */
+} grid_batch;
+
+/* Block accumulator: (i, j, n) -> dense block, local to the rank. */
+typedef struct grid_acc {
+  nh_hmap map;
+  nh_block_key *key;
+  int *nr, *nc;
+  int64_t *off;
+  int64_t nblk, capblk;
+  double *val;
+  int64_t nval, capval;
+} grid_acc;
+
+/* A perturbation rho -> rho + eps phi_i phi_j (orbital oi of atom gi at
+ * image 0, orbital oj of atom gj at image nj), for the finite-difference
+ * test of the XC matrix elements. */
+typedef struct grid_pert {
+  int64_t gi, gj;
+  int oi, oj, nj[3];
+  double eps;
+} grid_pert;
+
+/* grid.c */
+nh_err grid_setup_create(const nh_domain *dom, const nh_basis *b,
+                         const nh_grid_species *const sp[NH_MAX_Z + 1],
+                         int terms, const nh_grid_opts *o, grid_setup **g);
+void grid_setup_destroy(grid_setup **g);
+/* Calls fn for every batch owned here, in a fixed order. */
+typedef nh_err (*grid_batch_fn)(grid_setup *g, const int bidx[3], void *arg);
+nh_err grid_for_batches(grid_setup *g, grid_batch_fn fn, void *arg,
+                        int64_t *nbatch);
+/* The spacing for options o and basis b (largest exponent), bohr. */
+double grid_spacing(const nh_basis *b, const nh_grid_opts *o);
+
+/* batch.c */
+nh_err grid_elem_prepare(const nh_element_basis *eb, double eps_func,
+                         grid_elem **out);
+void grid_elem_destroy(grid_elem **e);
+nh_err grid_cart_init(grid_cart *c);
+void grid_batch_free(grid_batch *bt);
+/* The owned and ghost atoms in the 27 cell-list bins around batch bidx
+ * (all atoms within g->bin of its centre) into bt->cand. */
+nh_err grid_batch_candidates(const grid_setup *g, const int bidx[3],
+                             grid_batch *bt);
+/* Points of batch bidx, candidate atoms, and the shells that reach it with
+ * values (and gradients if grad). Leaves bt->nf = 0 if none reaches. */
+nh_err grid_batch_eval(grid_setup *g, const int bidx[3], int grad,
+                       grid_batch *bt);
+
+/* density.c: rho0 (+ core), its gradient and sum V_na on the points. */
+void grid_density(const grid_setup *g, grid_batch *bt, int need_rho,
+                  int need_v);
+/* Adds eps phi_i phi_j (and its gradient) to rho if the batch holds both. */
+void grid_density_perturb(const grid_setup *g, grid_batch *bt,
+                          const grid_pert *p);
+
+/* xc.c */
+nh_err grid_xc_init(grid_setup *g);
+void grid_xc_end(grid_setup *g);
+/* vrho, vsigma (and zk, energy per electron) at the points; zero where
+ * rho is below the threshold. */
+void grid_xc_eval(grid_setup *g, grid_batch *bt);
+
+/* vmat.c */
+nh_err grid_acc_init(grid_acc *a);
+void grid_acc_free(grid_acc *a);
+/* Adds the batch's contribution sum_p a_p phi_i phi_j + b_p . grad(phi_i
+ * phi_j) to the accumulator. */
+nh_err grid_vmat_batch(grid_setup *g, grid_batch *bt, grid_acc *acc);
+/* Sends every accumulated block to its owner and assembles (collective). */
+nh_err grid_acc_deliver(grid_acc *a, nh_mat *m);
+
+/* XC energy (Hartree) of rho0 + the perturbation, over all ranks. */
+nh_err grid_exc(const nh_domain *dom, const nh_basis *b,
+                const nh_grid_species *const sp[NH_MAX_Z + 1],
+                const nh_grid_opts *o, const grid_pert *p, double *exc);
+
+#endif

@@ -1,0 +1,204 @@
+/* Benchmark and convergence runs of the grid part of H0 with real neutral
+ * pseudo-atoms (nh_atom_solve, GTH-PBE), for docs/grid.md. Not a test.
+ *
+ *   bench_grid si NC [ACC_EV]    Si diamond, NC^3 conventional cells: time
+ *                                per atom of nh_grid_h0_add
+ *   bench_grid conv WHAT [H]     WHAT = h2o or si8: max |V(acc) - V(ref)|
+ *                                for accuracies 1e-2..1e-5 eV against a
+ *                                reference at 1e-7 eV with spacing H bohr
+ *                                (default 0.2) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nextham/grid.h"
+#include "nextham/structure.h"
+
+#define CHECK(x)                                                               \
+  do {                                                                         \
+    nh_err e_ = (x);                                                           \
+    if (e_) {                                                                  \
+      nh_error_print(e_, 0);                                                   \
+      MPI_Abort(MPI_COMM_WORLD, 1);                                            \
+    }                                                                          \
+  } while (0)
+
+static nh_gth GTH[NH_MAX_Z + 1];
+static nh_atom *ATOM[NH_MAX_Z + 1];
+
+static void element(nh_basis *b, int z, const char *pot) {
+  CHECK(nh_basis_load(b, z, "BASIS_MOLOPT", "DZVP-MOLOPT-SR-GTH"));
+  CHECK(nh_gth_load(&GTH[z], z, "GTH_POTENTIALS", pot));
+  CHECK(nh_atom_solve(&GTH[z], NULL, &ATOM[z]));
+}
+
+static nh_structure *diamond(int nc) {
+  static const double f[8][3] = {{0, 0, 0},       {0, .5, .5},
+                                 {.5, 0, .5},     {.5, .5, 0},
+                                 {.25, .25, .25}, {.25, .75, .75},
+                                 {.75, .25, .75}, {.75, .75, .25}};
+  double a = 5.43 / NH_BOHR_ANGSTROM;
+  nh_structure *s = NULL;
+  CHECK(nh_structure_create(8 * nc * nc * nc, &s));
+  for (int d = 0; d < 3; d++)
+    s->lattice[d][d] = nc * a;
+  int k = 0;
+  for (int x = 0; x < nc; x++)
+    for (int y = 0; y < nc; y++)
+      for (int z = 0; z < nc; z++)
+        for (int q = 0; q < 8; q++, k++) {
+          s->pos[k][0] = (x + f[q][0]) * a;
+          s->pos[k][1] = (y + f[q][1]) * a;
+          s->pos[k][2] = (z + f[q][2]) * a;
+          s->z[k] = 14;
+        }
+  return s;
+}
+
+static nh_structure *h2o(void) {
+  static const double x[3][3] = {
+      {0, 0, 0.1173}, {0, 0.7572, -0.4692}, {0, -0.7572, -0.4692}};
+  nh_structure *s = NULL;
+  CHECK(nh_structure_create(3, &s));
+  for (int d = 0; d < 3; d++) {
+    s->lattice[d][d] = 7.0 / NH_BOHR_ANGSTROM;
+    s->pbc[d] = 0;
+  }
+  for (int a = 0; a < 3; a++)
+    for (int d = 0; d < 3; d++)
+      s->pos[a][d] = x[a][d] / NH_BOHR_ANGSTROM;
+  s->z[0] = 8;
+  s->z[1] = s->z[2] = 1;
+  return s;
+}
+
+static double gauss_v(const void *d, double r, double *dr) {
+  (void)d;
+  double f = -8 * exp(-r * r / (2 * 0.44 * 0.44));
+  if (dr)
+    *dr = -r / (0.44 * 0.44) * f;
+  return f;
+}
+
+static void run(const nh_ctx *ctx, const nh_structure *s, const nh_basis *b,
+                double acc_ev, double h, nh_domain **dom, nh_mat **m,
+                nh_grid_stats *st) {
+  nh_grid_opts o;
+  nh_grid_species sp[NH_MAX_Z + 1];
+  const nh_grid_species *spp[NH_MAX_Z + 1] = {0};
+  int norb[NH_MAX_Z + 1];
+  nh_grid_opts_default(&o);
+  o.accuracy = acc_ev / NH_HARTREE_EV;
+  o.spacing = h;
+  for (int z = 1; z <= NH_MAX_Z; z++)
+    if (ATOM[z]) {
+      nh_grid_species_atom(ATOM[z], &GTH[z], &sp[z]);
+      spp[z] = &sp[z];
+      if (getenv("NH_GRID_GAUSS"))
+        sp[z].vna = (nh_grid_fn){gauss_v, NULL, 4.0};
+    }
+  CHECK(nh_domain_create(ctx, s, NULL, nh_grid_halo(b, spp, &o), dom));
+  nh_basis_norb_table(b, norb);
+  CHECK(nh_mat_create(*dom, norb, "V", m));
+  const char *t = getenv("NH_GRID_TERMS"); /* 1 V_na, 2 V_xc, 3 both */
+  CHECK(nh_grid_integrate(*dom, b, spp, t ? atoi(t) : 3, &o, *m, st));
+  if (getenv("NH_GRID_PRINT")) {
+    const int n0[3] = {0, 0, 0};
+    const double *v = nh_mat_get_block(*m, 0, 0, n0);
+    if (v)
+      printf("h %.4f  V(0,0,0)[0] %.10f [14] %.10f [1] %.10f\n", st->spacing,
+             v[0], v[14], v[1]);
+  }
+}
+
+/* max |x - y| over the blocks of y (same domain layout not required:
+ * blocks are looked up by key). */
+static double maxdiff(const nh_mat *x, const nh_mat *y) {
+  double e = 0, g;
+  for (int64_t k = 0; k < nh_mat_nblocks(y); k++) {
+    nh_block_key key;
+    double *v;
+    nh_mat_block(y, k, &key, &v);
+    const double *u = nh_mat_get_block(x, key.i, key.j, key.n);
+    int n = nh_mat_norb(y, key.i) * nh_mat_norb(y, key.j);
+    for (int i = 0; i < n; i++) {
+      if (getenv("NH_GRID_DEBUG") && fabs((u ? u[i] : 0) - v[i]) > e)
+        printf("  worst so far: (%lld %lld %d %d %d) elem %d: %.8f vs ref %.8f\n",
+               (long long)key.i, (long long)key.j, key.n[0], key.n[1],
+               key.n[2], i, u ? u[i] : 0.0 / 0.0, v[i]);
+      e = fmax(e, fabs((u ? u[i] : 0) - v[i]));
+    }
+  }
+  MPI_Allreduce(&e, &g, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return g;
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  nh_ctx ctx;
+  CHECK(nh_ctx_init(MPI_COMM_WORLD, &ctx));
+  nh_basis *b = NULL;
+  CHECK(nh_basis_create(&b));
+  if (argc >= 3 && !strcmp(argv[1], "si")) {
+    element(b, 14, "GTH-PBE-q4");
+    nh_structure *s = diamond(atoi(argv[2]));
+    double acc = argc > 3 ? atof(argv[3]) : 1e-4;
+    nh_domain *dom;
+    nh_mat *m;
+    nh_grid_stats st;
+    run(&ctx, s, b, acc, 0, &dom, &m, &st);
+    if (!ctx.rank)
+      printf("Si%d  ranks %d  accuracy %.0e eV  h %.4f bohr  grid %dx%dx%d  "
+             "%lld batches  %.2f s  %.1f ms/atom\n",
+             s->natoms, ctx.size, acc, st.spacing, st.n[0], st.n[1], st.n[2],
+             (long long)st.nbatches, st.seconds,
+             1e3 * st.seconds / s->natoms);
+    nh_mat_destroy(&m);
+    nh_domain_destroy(&dom);
+    nh_structure_destroy(&s);
+  } else if (argc >= 3 && !strcmp(argv[1], "conv")) {
+    nh_structure *s;
+    double href = argc > 3 ? atof(argv[3]) : 0.2;
+    if (!strcmp(argv[2], "h2o")) {
+      element(b, 8, "GTH-PBE-q6");
+      element(b, 1, "GTH-PBE-q1");
+      s = h2o();
+    } else {
+      element(b, 14, "GTH-PBE-q4");
+      s = diamond(1);
+    }
+    nh_domain *d0;
+    nh_mat *m0;
+    nh_grid_stats st;
+    run(&ctx, s, b, 1e-7, href, &d0, &m0, &st);
+    if (!ctx.rank)
+      printf("reference 1e-7 eV: h %.4f bohr, %lld points, %.2f s\n",
+             st.spacing, (long long)st.npoints, st.seconds);
+    const char *hl = getenv("NH_GRID_HLIST"); /* spacings instead */
+    double hs[8];
+    int nh = 0;
+    for (char *e; hl && *hl && nh < 8; hl = e)
+      hs[nh++] = strtod(hl, &e);
+    for (int k = 0; k < (nh ? nh : 4); k++) {
+      nh_domain *d;
+      nh_mat *m;
+      double acc = nh ? 1e-7 : 1e-2 / pow(10, k);
+      run(&ctx, s, b, acc, nh ? hs[k] : 0, &d, &m, &st);
+      double e = maxdiff(m, m0);
+      if (!ctx.rank)
+        printf("| %.0e | %.4f | %lld | %.2e | %.2f |\n", acc, st.spacing,
+               (long long)st.npoints, e * NH_HARTREE_EV * 1e3, st.seconds);
+      nh_mat_destroy(&m);
+      nh_domain_destroy(&d);
+    }
+    nh_mat_destroy(&m0);
+    nh_domain_destroy(&d0);
+    nh_structure_destroy(&s);
+  }
+  for (int z = 0; z <= NH_MAX_Z; z++)
+    nh_atom_destroy(&ATOM[z]);
+  nh_basis_destroy(&b);
+  MPI_Finalize();
+  return 0;
+}
