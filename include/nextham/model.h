@@ -163,6 +163,11 @@ double *nh_model_acts_edge_out(const nh_model_acts *a);
  * ntot == nown. */
 typedef nh_err (*nh_model_exchange_fn)(void *ctx, double *h, int width);
 
+/* Edges per call of the radial MLP and the SO(2) convolution (default
+ * 4096; n <= 0 restores it): bounds their scratch to O(chunk) instead of
+ * O(E). Read when activations are created. For tests and tuning. */
+void nh_model_set_edge_chunk(int n);
+
 nh_err nh_model_forward(const nh_model *m, const nh_model_graph *g,
                         nh_model_acts *a, nh_model_exchange_fn ex, void *exctx);
 /* Backward of the scalar <d_Pn, Pn> + <d_Pe, Pe>: accumulates into d_params

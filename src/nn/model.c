@@ -378,11 +378,17 @@ const char *nh_model_slice(const nh_model *m, int k, size_t *off, size_t *n) {
  * Activations. With keep, layer l's buffers sit at l·size; without, every
  * layer reuses the same ones (stride 0).
  * ------------------------------------------------------------------------- */
-#define HCHUNK 256 /* rows per head call: bounds the head's work buffer */
+#define HCHUNK 256  /* rows per head call: bounds the head's work buffer */
+/* Edges per radial MLP + SO(2) call: bounds their work buffers. */
+static int edge_chunk = 4096;
+
+void nh_model_set_edge_chunk(int n) { edge_chunk = n > 0 ? n : 4096; }
 
 struct nh_model_acts {
   int keep, nown, ntot, E, L;
   size_t hs, es, ns, rs, rcs, zs, tcs; /* per-layer sizes */
+  size_t rc1;                          /* radial MLP cache of one chunk */
+  int ec;                              /* edges per chunk               */
   double *h, *e, *xe, *rad, *rcache, *msg, *agg, *h1, *hn, *g, *z, *tcache;
   double *rb, *tmp, *work, *Pn, *Pe;
   /* backward */
@@ -400,11 +406,17 @@ nh_err nh_model_acts_create(const nh_model *m, const nh_model_graph *g,
   const int L = m->hp.layers, nl = keep ? L : 1;
   a->keep = keep, a->nown = g->nown, a->ntot = g->ntot, a->E = g->E, a->L = L;
   a->hs = g->ntot * D, a->es = g->E * D, a->ns = g->nown * D;
-  a->rs = (size_t)g->E * m->so2.nrad, a->rcs = nh_nn_mlp_cache(&m->rmlp, g->E);
+  /* radial features and the radial MLP's cache: every chunk with keep,
+   * one chunk (reused) without */
+  a->ec = edge_chunk;
+  const int nc = keep ? (g->E + a->ec - 1) / a->ec : 1;
+  a->rc1 = nh_nn_mlp_cache(&m->rmlp, a->ec);
+  a->rs = (size_t)nc * a->ec * m->so2.nrad, a->rcs = nc * a->rc1;
   a->zs = (size_t)g->nown * m->tg.nz, a->tcs = nh_nn_tracegrad_cache(&m->tg, g->nown);
-  size_t nw = nh_nn_so2_work(&m->so2, g->E);
+  const int ec = g->E < a->ec ? g->E : a->ec;
+  size_t nw = nh_nn_so2_work(&m->so2, ec);
   nw = fmax(nw, nh_nn_attn_work(&m->attn, g->nown, g->E));
-  nw = fmax(nw, nh_nn_mlp_work(&m->rmlp, g->E));
+  nw = fmax(nw, nh_nn_mlp_work(&m->rmlp, ec));
   nw = fmax(nw, nh_nn_tracegrad_work(&m->tg, g->nown));
   nw = fmax(nw, (size_t)HCHUNK * m->pairs->dim);
   struct { double **p; size_t n; } b[] = {
@@ -491,6 +503,28 @@ static void inputs_forward(const nh_model *m, const nh_model_graph *g,
   add(e, te, g->E * D);
 }
 
+/* msg = SO2(x_e, MLP(rb), r), a->ec edges at a time: chunk k's radial
+ * features and cache sit at k·ec rows / k·rc1 with keep, at 0 without. */
+static nh_err edges_forward(const nh_model *m, const nh_model_graph *g,
+                            nh_model_acts *a, double *rad, double *rc,
+                            const double *xe, double *msg, const size_t *o) {
+  const size_t D = m->ir.dim, nr = m->so2.nrad;
+  for (int k = 0; k * a->ec < g->E; k++) {
+    const int e0 = k * a->ec, n = g->E - e0 < a->ec ? g->E - e0 : a->ec;
+    double *rk = rad + (a->keep ? (size_t)e0 * nr : 0);
+    double *ck = rc + (a->keep ? k * a->rc1 : 0);
+    nh_nn_mlp_forward(rk, ck, a->rb + (size_t)e0 * m->hp.nradial,
+                      m->params + o[NH_ML_RMLP], &m->rmlp, n);
+    nh_timer_start("nn so2");
+    nh_err err = nh_nn_so2_forward(msg + e0 * D, a->work, xe + e0 * D, rk,
+                                   g->r + 3 * (size_t)e0,
+                                   m->params + o[NH_ML_SO2], &m->so2, n);
+    nh_timer_stop("nn so2");
+    NH_CALL(err);
+  }
+  return NH_OK;
+}
+
 nh_err nh_model_forward(const nh_model *m, const nh_model_graph *g,
                         nh_model_acts *a, nh_model_exchange_fn ex, void *exctx) {
   const int D = m->ir.dim, N = g->nown, E = g->E;
@@ -511,11 +545,7 @@ nh_err nh_model_forward(const nh_model *m, const nh_model_graph *g,
     double *hx = AT(a, h, hs, l + 1), *ex1 = AT(a, e, es, l + 1);
     nh_nn_gather_forward(xe, h, g->src, D, E);
     add(xe, e, (size_t)E * D);
-    nh_nn_mlp_forward(rad, rc, a->rb, p + o[NH_ML_RMLP], &m->rmlp, E);
-    nh_timer_start("nn so2");
-    NH_CALL(nh_nn_so2_forward(msg, a->work, xe, rad, g->r, p + o[NH_ML_SO2],
-                              &m->so2, E));
-    nh_timer_stop("nn so2");
+    NH_CALL(edges_forward(m, g, a, rad, rc, xe, msg, o));
     nh_nn_attn_forward(agg, a->work, msg, g->dst, p + o[NH_ML_ATTN], &m->attn, N, E);
     nh_nn_linear_forward(h1, agg, p + o[NH_ML_LIN], &m->ir, &m->ir, N);
     add(h1, h, (size_t)N * D);
@@ -548,7 +578,7 @@ static nh_err grads_alloc(const nh_model *m, nh_model_acts *a) {
   NH_CALL(nh_calloc(a->es + 1, sizeof(double), &a->dmsg));
   NH_CALL(nh_calloc(a->es + 1, sizeof(double), &a->dxe));
   NH_CALL(nh_calloc(a->es + 1, sizeof(double), &a->de));
-  NH_CALL(nh_calloc(a->rs + 1, sizeof(double), &a->drad));
+  NH_CALL(nh_calloc((size_t)a->ec * m->so2.nrad, sizeof(double), &a->drad));
   NH_CALL(nh_calloc((size_t)HCHUNK * m->pairs->norb * m->pairs->norb,
                     sizeof(double), &a->dsym));
   return NH_OK;
@@ -604,12 +634,21 @@ static nh_err layer_backward(const nh_model *m, const nh_model_graph *g,
   nh_nn_attn_backward(a->dmsg, dp + o[NH_ML_ATTN], a->dagg, a->work,
                       AT(a, msg, es, l), g->dst, p + o[NH_ML_ATTN], &m->attn, N, E);
   memset(a->dxe, 0, ed * sizeof(double));
-  memset(a->drad, 0, a->rs * sizeof(double));
-  NH_CALL(nh_nn_so2_backward(a->dxe, a->drad, dp + o[NH_ML_SO2], a->dmsg, a->work,
-                             AT(a, xe, es, l), AT(a, rad, rs, l), g->r,
-                             p + o[NH_ML_SO2], &m->so2, E));
-  nh_nn_mlp_backward(NULL, dp + o[NH_ML_RMLP], a->drad, NULL, a->work,
-                     AT(a, rcache, rcs, l), a->rb, p + o[NH_ML_RMLP], &m->rmlp, E);
+  const double *xe = AT(a, xe, es, l), *rad = AT(a, rad, rs, l);
+  const double *rc = AT(a, rcache, rcs, l);
+  for (int k = 0; k * a->ec < E; k++) { /* the chunks of edges_forward */
+    const int e0 = k * a->ec, n = E - e0 < a->ec ? E - e0 : a->ec;
+    const size_t nr = m->so2.nrad;
+    memset(a->drad, 0, n * nr * sizeof(double));
+    NH_CALL(nh_nn_so2_backward(a->dxe + (size_t)e0 * D, a->drad,
+                               dp + o[NH_ML_SO2], a->dmsg + (size_t)e0 * D,
+                               a->work, xe + (size_t)e0 * D, rad + e0 * nr,
+                               g->r + 3 * (size_t)e0, p + o[NH_ML_SO2],
+                               &m->so2, n));
+    nh_nn_mlp_backward(NULL, dp + o[NH_ML_RMLP], a->drad, NULL, a->work,
+                       rc + k * a->rc1, a->rb + (size_t)e0 * m->hp.nradial,
+                       p + o[NH_ML_RMLP], &m->rmlp, n);
+  }
   // x_e = h[src] + e
   add(a->de, a->dxe, ed);
   nh_nn_gather_backward(a->dh1, a->dxe, g->src, D, E);

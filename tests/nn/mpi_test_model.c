@@ -267,7 +267,9 @@ static void test_gradient(void **state) {
   inputs_make(&self, &g0, f.m, &in);
   assert_nh_ok(nh_model_graph_build(f.m, in.dom, in.p.T, in.p.S, 1, &f.g));
   assert_true(f.g->E > 6 && f.g->ntot == 3);
+  nh_model_set_edge_chunk(3); /* several chunks of the radial MLP + SO(2) */
   assert_nh_ok(nh_model_acts_create(f.m, f.g, 1, &f.a));
+  nh_model_set_edge_chunk(0);
   const size_t P2 = (size_t)f.m->pad->norb * f.m->pad->norb, P = f.m->ir_in.dim;
   f.nn = f.g->nown * P2, f.ne = f.g->E * P2;
   f.wn = malloc(f.nn * sizeof(double)), f.we = malloc(f.ne * sizeof(double));
@@ -438,7 +440,9 @@ static void test_ranks(void **state) {
   assert_nh_ok(nh_supercell_structure(s, mm, &sc1));
   assert_nh_ok(nh_supercell_structure(s, mm, &sc2));
   allblk all, one;
+  nh_model_set_edge_chunk(5); /* chunks end at different edges per rank */
   predict_s(ctx, m, sc1, &all, NULL);
+  nh_model_set_edge_chunk(0);
   predict_s(&self, m, sc2, &one, NULL);
   double err = 0;
   assert_int_equal(all.nb, one.nb);
