@@ -1,10 +1,13 @@
 /* Task "h0": structure in, sample file with S and H0 out (docs/input.md,
- * docs/h0.md). Reads [structure], [basis] and [h0]; every key is read and
- * checked before any work. */
+ * docs/h0.md). Reads [structure], [basis], [h0] and [grid]; every key is
+ * read and checked before any work. */
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "nextham/app.h"
+#include "nextham/atom.h"
+#include "nextham/grid.h"
 #include "nextham/h0.h"
 #include "nextham/sample.h"
 
@@ -65,7 +68,9 @@ nh_err nh_h0_read_basis_opts(nh_toml *doc, nh_h0_basis_opts *o) {
 typedef struct h0_task_opts {
   char output[1024];
   nh_h0_opts h0;
-  int write_parts; /* also T and V_nl as matrices of the sample */
+  int write_parts;     /* also T and V_nl as matrices of the sample */
+  int atom_in_basis;   /* solve the pseudo-atoms in the calculation's basis */
+  nh_grid_opts grid;
 } h0_task_opts;
 
 static nh_err read_h0_opts(nh_toml *doc, h0_task_opts *o) {
@@ -78,6 +83,15 @@ static nh_err read_h0_opts(nh_toml *doc, h0_task_opts *o) {
   NH_CALL(nh_toml_get_string(t, "screening", "exact", screen, sizeof screen));
   NH_CALL(nh_toml_get_double(t, "eps_pgf_orb", 1e-6, &o->h0.eps_pgf_orb));
   NH_CALL(nh_toml_get_bool(t, "write_parts", 0, &o->write_parts));
+  char atom[16];
+  NH_CALL(nh_toml_get_string(t, "atom", "free", atom, sizeof atom));
+  NH_CHECK(!strcmp(atom, "free") || !strcmp(atom, "basis"), NH_ERR_INPUT,
+           "%s: key 'h0.atom' must be \"free\" or \"basis\", got \"%s\"",
+           nh_toml_name(doc), atom);
+  o->atom_in_basis = !strcmp(atom, "basis");
+  nh_toml_val *g;
+  NH_CALL(nh_toml_get_table(nh_toml_root(doc), "grid", &g));
+  NH_CALL(nh_grid_opts_from_toml(doc, g, &o->grid));
   NH_CHECK(o->h0.eps > 0 && o->h0.eps < 1e-3, NH_ERR_INPUT,
            "%s: key 'h0.eps' must be in (0, 1e-3), got %g", nh_toml_name(doc),
            o->h0.eps);
@@ -98,6 +112,8 @@ static nh_err read_h0_opts(nh_toml *doc, h0_task_opts *o) {
 typedef struct h0_state {
   nh_structure *s;
   nh_h0_species *sp;
+  nh_atom *atom[NH_MAX_Z + 1];
+  nh_grid_species gsp[NH_MAX_Z + 1];
   nh_domain *dom;
   nh_h0_parts parts;
   nh_mat *H0;
@@ -109,8 +125,29 @@ static void state_free(h0_state *st) {
   nh_mat_destroy(&st->H0);
   nh_h0_parts_destroy(&st->parts);
   nh_domain_destroy(&st->dom);
+  for (int z = 0; z <= NH_MAX_Z; z++) nh_atom_destroy(&st->atom[z]);
   nh_h0_species_destroy(&st->sp);
   nh_structure_destroy(&st->s);
+}
+
+/* The neutral pseudo-atom of every element (docs/atom.md), in an
+ * even-tempered basis ("free") or in the calculation's basis ("basis", as
+ * CP2K's atomic guess). */
+static nh_err solve_atoms(const nh_ctx *ctx, h0_state *st, int in_basis) {
+  nh_timer_start("atoms");
+  for (int z = 1; z <= NH_MAX_Z; z++) {
+    if (!st->sp->present[z]) continue;
+    nh_atom_opts ao;
+    nh_atom_opts_default(&ao);
+    if (in_basis) ao.basis = st->sp->basis->elem[z];
+    NH_CALL(nh_atom_solve(st->sp->gth[z], &ao, &st->atom[z]));
+    nh_grid_species_atom(st->atom[z], st->sp->gth[z], &st->gsp[z]);
+    nh_log(ctx, 1, "  atom %-2s: E = %.8f Ha, %d SCF iterations, rho and V_na "
+           "vanish beyond %.2f bohr\n", nh_element_symbol(z), st->atom[z]->etot,
+           st->atom[z]->niter, st->atom[z]->rcut);
+  }
+  nh_timer_stop("atoms");
+  return NH_OK;
 }
 
 static nh_err report_sizes(const nh_ctx *ctx, const h0_state *st) {
@@ -124,32 +161,41 @@ static nh_err report_sizes(const nh_ctx *ctx, const h0_state *st) {
   return NH_OK;
 }
 
-/* H0 so far: T + V_nl. The grid part (sum_a V_na,a + V_xc[rho0]) is the
- * grid module's (nextham/grid.h, nh_grid_h0_add); until it exists the
- * result is only the analytic part and is named so. */
-static nh_err build_h0(const nh_ctx *ctx, h0_state *st, int keep_parts,
-                       const char **name) {
-  if (keep_parts) {
+/* H0 = T + V_nl + the grid part sum_a V_na,a + V_xc[rho0] (nextham/grid.h). */
+static nh_err build_h0(const nh_ctx *ctx, h0_state *st, const h0_task_opts *o) {
+  if (o->write_parts) {
     NH_CALL(nh_mat_duplicate(st->parts.T, 1, "H0", &st->H0));
   } else { /* T becomes H0: one matrix less at the peak */
     st->H0 = st->parts.T;
     st->parts.T = NULL;
   }
   NH_CALL(nh_mat_axpy(st->H0, 1.0, st->parts.Vnl));
-  if (!keep_parts) nh_mat_destroy(&st->parts.Vnl);
-  nh_warn(ctx, "h0: the grid part of H0 (sum_a V_na,a + V_xc[rho0]) is not "
-          "available in this build; the output holds only the analytic part "
-          "T + V_nl, written as matrix 'H0_analytic' -- it is NOT H0");
-  *name = "H0_analytic";
+  if (!o->write_parts) nh_mat_destroy(&st->parts.Vnl);
+  const nh_atom *atom[NH_MAX_Z + 1];
+  const nh_gth *gth[NH_MAX_Z + 1];
+  for (int z = 0; z <= NH_MAX_Z; z++) {
+    atom[z] = st->atom[z];
+    gth[z] = st->sp->gth[z];
+  }
+  nh_grid_stats gs;
+  nh_timer_start("grid");
+  NH_CALL(nh_grid_h0_add(st->dom, st->sp->basis, atom, gth, &o->grid, st->H0,
+                         &gs));
+  /* the grid's round-off breaks M(-n)_ji = M(n)_ij^T at 1e-16: restore it */
+  NH_CALL(nh_mat_symmetrize(st->H0, "mean"));
+  nh_timer_stop("grid");
+  nh_log(ctx, 1, "  grid: spacing %.4f bohr, %d x %d x %d points, %" PRId64
+         " points in %" PRId64 " batches integrated, %.2f s\n", gs.spacing,
+         gs.n[0], gs.n[1], gs.n[2], gs.npoints, gs.nbatches, gs.seconds);
   return NH_OK;
 }
 
 static nh_err write_sample(const nh_ctx *ctx, const char *path, h0_state *st,
-                           const char *h0name, int write_parts) {
+                           int write_parts) {
   nh_timer_start("write");
   NH_CALL(nh_sample_create(ctx, path, st->s, st->sp->basis, &st->w));
   NH_CALL(nh_sample_write_matrix(st->w, st->parts.S, "S", 1.0, "1"));
-  NH_CALL(nh_sample_write_matrix(st->w, st->H0, h0name, NH_HARTREE_EV, "eV"));
+  NH_CALL(nh_sample_write_matrix(st->w, st->H0, "H0", NH_HARTREE_EV, "eV"));
   if (write_parts) {
     NH_CALL(nh_sample_write_matrix(st->w, st->parts.T, "T", NH_HARTREE_EV, "eV"));
     NH_CALL(nh_sample_write_matrix(st->w, st->parts.Vnl, "V_nl", NH_HARTREE_EV,
@@ -157,7 +203,7 @@ static nh_err write_sample(const nh_ctx *ctx, const char *path, h0_state *st,
   }
   NH_CALL(nh_sample_close(&st->w));
   nh_timer_stop("write");
-  nh_log(ctx, 1, "Wrote %s: S, %s (eV)%s\n", path, h0name,
+  nh_log(ctx, 1, "Wrote %s: S, H0 (eV)%s\n", path,
          write_parts ? ", T, V_nl (eV)" : "");
   return NH_OK;
 }
@@ -167,7 +213,6 @@ static nh_err h0_run(const nh_ctx *ctx, nh_toml *doc, const char *dir,
   h0_task_opts o;
   nh_h0_basis_opts bo;
   char path[2048];
-  const char *h0name;
   nh_h0_ranges r;
   const int parts = NH_H0_S | NH_H0_T | NH_H0_VNL;
   NH_CALL(nh_h0_read_basis_opts(doc, &bo));
@@ -182,6 +227,10 @@ static nh_err h0_run(const nh_ctx *ctx, nh_toml *doc, const char *dir,
                              &st->sp));
   NH_CALL(nh_h0_ranges_get(st->sp, &o.h0, parts, &r));
   nh_timer_stop("basis");
+  NH_CALL(solve_atoms(ctx, st, o.atom_in_basis));
+  const nh_grid_species *gsp[NH_MAX_Z + 1];
+  for (int z = 0; z <= NH_MAX_Z; z++) gsp[z] = st->atom[z] ? &st->gsp[z] : NULL;
+  double halo = fmax(r.halo, nh_grid_halo(st->sp->basis, gsp, &o.grid));
   for (int z = 1; z <= NH_MAX_Z; z++)
     if (st->sp->present[z])
       nh_log(ctx, 1, "  %-2s %s (%d functions), %s (zion %g)\n",
@@ -190,12 +239,12 @@ static nh_err h0_run(const nh_ctx *ctx, nh_toml *doc, const char *dir,
              st->sp->gth[z]->zion);
 
   nh_timer_start("distribution");
-  NH_CALL(nh_domain_create(ctx, st->s, NULL, r.halo, &st->dom));
+  NH_CALL(nh_domain_create(ctx, st->s, NULL, halo, &st->dom));
   nh_timer_stop("distribution");
   NH_CALL(nh_h0_analytic(st->dom, st->sp, &o.h0, parts, &st->parts));
-  NH_CALL(build_h0(ctx, st, o.write_parts, &h0name));
+  NH_CALL(build_h0(ctx, st, &o));
   NH_CALL(report_sizes(ctx, st));
-  NH_CALL(write_sample(ctx, path, st, h0name, o.write_parts));
+  NH_CALL(write_sample(ctx, path, st, o.write_parts));
   return NH_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "nhtest.h"
 #include "nextham/cp2k.h"
 #include "nextham/h0.h"
+#include "nextham/sample.h"
 
 /* ---------------------------------------------------------------------------
  * Fixtures: rank 0 unpacks the CSR files of a CP2K run into a temporary
@@ -550,6 +551,115 @@ static void test_basis_input(void **state) {
   nh_structure_destroy(&s);
 }
 
+/* ---------------------------------------------------------------------------
+ * Task h0 end to end on Si2 (coarse grid): the sample file holds S, H0, T
+ * and V_nl; S and T equal the assembly, H0 - T - V_nl is the grid part,
+ * and H0 is close to CP2K's atomic-guess Hamiltonian (si2-guess fixture).
+ * ------------------------------------------------------------------------- */
+static nh_err run_task(const nh_ctx *ctx, const char *text) {
+  nh_toml *doc;
+  char task[16];
+  NH_CALL(nh_toml_parse_string("h0.toml", text, strlen(text), &doc));
+  nh_err err = nh_toml_get_string(nh_toml_root(doc), "task", "", task,
+                                  sizeof task); /* as nh_app_run_input */
+  if (!err) err = nh_task_h0(ctx, doc, "");
+  nh_toml_destroy(&doc);
+  return err;
+}
+
+static void task_on(MPI_Comm comm, const char *guess_out);
+
+/* Si2 has two atoms: the task runs on at most two ranks. */
+static void test_task(void **state) {
+  (void)state;
+  const char *guess = unpacked("si2-guess");
+  char guess_out[512];
+  snprintf(guess_out, sizeof guess_out, "%s", guess);
+  unpacked("si2");
+  MPI_Comm comm;
+  int in = nh_test_ctx()->rank < 2;
+  MPI_Comm_split(MPI_COMM_WORLD, in, 0, &comm);
+  if (in) task_on(comm, guess_out);
+  MPI_Comm_free(&comm);
+}
+
+static void task_on(MPI_Comm comm, const char *guess_out) {
+  nh_ctx tctx, *ctx = &tctx;
+  assert_nh_ok(nh_ctx_init(comm, &tctx));
+  tctx.verbosity = 0;
+  char text[2048], out[512];
+  snprintf(out, sizeof out, "%s/si2-h0.h5", tmpdir);
+  snprintf(text, sizeof text,
+           "task = 'h0'\n[structure]\nfile = '%s'\n[h0]\noutput = '%s'\n"
+           "write_parts = true\natom = 'basis'\n[grid]\nspacing = 0.25\n",
+           nh_test_path("tests/data/cp2k/si2/si2.inp"), out);
+  assert_nh_ok(run_task(ctx, text));
+  int count;
+  char(*names)[64];
+  assert_nh_ok(nh_sample_list_matrices(ctx, out, &count, &names));
+  assert_int_equal(count, 4);
+  assert_string_equal(names[0], "H0");
+  assert_string_equal(names[1], "S");
+  assert_string_equal(names[2], "T");
+  assert_string_equal(names[3], "V_nl");
+  nh_free(&names);
+  /* read back on a domain of the run's halo */
+  nh_structure *s;
+  nh_basis *b;
+  assert_nh_ok(nh_sample_read_structure(ctx, out, &s));
+  assert_nh_ok(nh_sample_read_basis(ctx, out, &b));
+  assert_string_equal(b->elem[14]->potential_name, "GTH-PBE");
+  assert_true(b->elem[14]->zval == 4);
+  nh_domain *dom;
+  assert_nh_ok(nh_domain_create(ctx, s, NULL, 40.0, &dom));
+  nh_mat *S, *T, *V, *H0, *G, *ref;
+  assert_nh_ok(nh_sample_read_matrix(out, "S", dom, b, 1.0, &S));
+  assert_nh_ok(nh_sample_read_matrix(out, "T", dom, b, 1 / NH_HARTREE_EV, &T));
+  assert_nh_ok(nh_sample_read_matrix(out, "V_nl", dom, b, 1 / NH_HARTREE_EV, &V));
+  assert_nh_ok(nh_sample_read_matrix(out, "H0", dom, b, 1 / NH_HARTREE_EV, &H0));
+  assert_symmetric(H0);
+  /* the grid part G = H0 - T - V_nl: present, symmetric, of the size of
+   * the neutral-atom potential */
+  double gmax, tmax;
+  assert_nh_ok(nh_mat_duplicate(H0, 1, "G", &G));
+  assert_nh_ok(nh_mat_axpy(G, -1.0, T));
+  assert_nh_ok(nh_mat_axpy(G, -1.0, V));
+  assert_nh_ok(nh_mat_norm_max(G, &gmax));
+  assert_nh_ok(nh_mat_norm_max(T, &tmax));
+  assert_true(gmax > 0.1 && gmax < 10);
+  assert_true(tmax > 0.1 && tmax < 10);
+  /* against CP2K's atomic-guess KS matrix of the same cell */
+  nh_cp2k_run *run;
+  assert_nh_ok(nh_cp2k_read_run(ctx, guess_out, &run));
+  assert_nh_ok(nh_cp2k_import_matrix(run, "KS", dom, b, "H_guess", &ref));
+  double mu, mae, mx;
+  assert_nh_ok(nh_mat_gauge(H0, ref, S, &mu, &mae, &mx));
+  if (ctx->rank == 0)
+    printf("  task h0, Si2 (grid spacing 0.25 Å, atom in the basis): vs "
+           "CP2K's guess H: mu* %.4f eV, gauge MAE %.3f meV, max %.1f meV; "
+           "max |grid part| %.3f Ha\n",
+           mu * NH_HARTREE_EV, mae * NH_HARTREE_EV * 1e3,
+           mx * NH_HARTREE_EV * 1e3, gmax);
+  assert_true(mae * NH_HARTREE_EV < 2e-3);
+  nh_cp2k_run_destroy(&run);
+  nh_mat_destroy(&ref);
+  nh_mat_destroy(&G);
+  nh_mat_destroy(&H0);
+  nh_mat_destroy(&V);
+  nh_mat_destroy(&T);
+  nh_mat_destroy(&S);
+  nh_domain_destroy(&dom);
+  nh_basis_destroy(&b);
+  nh_structure_destroy(&s);
+  /* input errors, before any work */
+  assert_nh_fails(run_task(ctx, "task = 'h0'\n[structure]\nfile = 'x.xyz'\n"
+                           "[h0]\nscreening = 'fast'\n"),
+                  NH_ERR_INPUT, "'h0.screening' must be");
+  assert_nh_fails(run_task(ctx, "task = 'h0'\n[structure]\nfile = 'x.xyz'\n"
+                           "[h0]\natom = 'big'\n"),
+                  NH_ERR_INPUT, "'h0.atom' must be");
+}
+
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_basis_input),
@@ -559,6 +669,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cp2k_h2o),
       cmocka_unit_test(test_ranks),
       cmocka_unit_test(test_core_hamiltonian),
+      cmocka_unit_test(test_task),
   };
   MPI_Init(&argc, &argv);
   int fail = cmocka_run_group_tests(tests, NULL, NULL), any = 0;
