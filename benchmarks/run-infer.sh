@@ -48,12 +48,13 @@ done
 awk '/^RESULT/ {
   for (k = 2; k <= NF; k++) { split($k, kv, "="); v[kv[1]] = kv[2] }
   if (!hdr++) {
-    print "| atoms | edges | ranks | predict s (wall) | CPU s/rank | network s | SO(2) s | atoms/s | edges/s | atoms/CPU-s | SO(2) GFLOP/s (CPU) | dgemm GFLOP/s (CPU) | peak MiB/rank |"
-    print "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    print "| atoms | edges | ranks | predict s (wall) | CPU s/rank | compute CPU s/rank | network s | SO(2) s | halo s | atoms/s | edges/s | atoms/CPU-s | SO(2) GFLOP/s (CPU) | dgemm GFLOP/s (CPU) | peak MiB/rank |"
+    print "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   }
-  printf "| %d | %d | %d | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f | %.1f | %.1f | %.0f |\n",
+  printf "| %d | %d | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.3f | %.0f | %.0f | %.0f | %.1f | %.1f | %.0f |\n",
     v["natoms"], v["edges"], v["ranks"], v["t_predict"], v["cpu_predict"],
-    v["t_network"], v["t_so2"], v["atoms_per_s"], v["edges_per_s"],
+    v["cpu_compute"], v["t_network"], v["t_so2"], v["t_halo"],
+    v["atoms_per_s"], v["edges_per_s"],
     v["atoms_per_cpu_s"], v["so2_gflops_cpu"], v["peak_gflops_cpu"],
     v["mem_peak_mib"]
 }' "$LOG"

@@ -131,8 +131,9 @@ typedef struct nh_model_graph {
   int *src_elem;      /* [E] model element index of the source atom    */
   double *r, *len;    /* [E][3], [E]                                    */
   nh_block_key *key;  /* [E]                                           */
-  double *node_in;    /* [nown][2 P]: H0 then S features, P = pairs dim */
-  double *edge_in;    /* [E][2 P]                                      */
+  double *node_in;    /* [2][nown][P]: H0 features, then S features of
+                         every node (P = m->ir_in.dim, padded blocks)   */
+  double *edge_in;    /* [2][E][P]                                      */
 } nh_model_graph;
 
 /* Collective-free. Graph of the domain's owned atoms and edges within the
@@ -198,7 +199,9 @@ nh_err nh_model_check_basis(const nh_model *m, const char *model_path,
 typedef struct nh_infer_stats {
   int64_t atoms, edges;    /* global                                 */
   double seconds_features, seconds_network, seconds_assemble;
-  double flops;            /* dense-kernel flops of this rank (est.) */
+  double flops;            /* SO(2) flops of this rank (estimate)    */
+  double cpu_comm;         /* user CPU s in the halo exchanges and the
+                              final assemble (MPI waits spin)        */
 } nh_infer_stats;
 nh_err nh_model_predict(const nh_model *m, const nh_mat *H0, const nh_mat *S,
                         nh_mat **dH, nh_infer_stats *st);

@@ -12,11 +12,31 @@
  * its edges' blocks to (i, j, n) and sends the transposed half to the owner
  * of j for (j, i, -n) — one nh_mat_assemble. */
 #include <string.h>
+#include <sys/resource.h>
 
 #include "nextham/model.h"
 
-static nh_err exchange(void *dom, double *h, int width) {
-  return nh_domain_forward((const nh_domain *)dom, h, width);
+/* User CPU seconds of this process: waits inside MPI spin, so the CPU time
+ * spent in communication is measured apart from the compute. */
+static double cpu_now(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec;
+}
+
+typedef struct exch {
+  const nh_domain *dom;
+  double cpu; /* accumulated CPU seconds inside the exchanges */
+} exch;
+
+static nh_err exchange(void *ctx, double *h, int width) {
+  exch *x = ctx;
+  const double c0 = cpu_now();
+  nh_timer_start("nn halo");
+  nh_err err = nh_domain_forward(x->dom, h, width);
+  nh_timer_stop("nn halo");
+  x->cpu += cpu_now() - c0;
+  return err;
 }
 
 /* Dense-kernel flops per edge of one SO(2) convolution: the per-|m| mixing
@@ -42,9 +62,11 @@ static nh_err run_network(const nh_model *m, const nh_domain *dom,
   if (!err) err = nh_model_acts_create(m, *g, 0, a);
   NH_CALL(nh_ctx_agree(ctx, err));
   double t1 = nh_wtime();
+  exch x = {dom, 0.0};
   nh_timer_start("network");
-  NH_CALL(nh_model_forward(m, *g, *a, exchange, (void *)dom));
+  NH_CALL(nh_model_forward(m, *g, *a, exchange, &x));
   nh_timer_stop("network");
+  st->cpu_comm = x.cpu;
   st->seconds_features = t1 - t0;
   st->seconds_network = nh_wtime() - t1;
   st->flops = so2_flops(m) * m->hp.layers * (*g)->E;
@@ -107,7 +129,9 @@ nh_err nh_model_predict(const nh_model *m, const nh_mat *H0, const nh_mat *S,
   if (!err) err = nh_malloc(nb * sizeof(double), &Bt);
   if (!err) err = assemble(m, g, a, *dH, B, Bt);
   NH_CALL_GOTO(nh_ctx_agree(ctx, err), done);
+  const double c0 = cpu_now();
   NH_CALL_GOTO(nh_mat_assemble(*dH), done);
+  st->cpu_comm += cpu_now() - c0;
   st->seconds_assemble = nh_wtime() - t0;
   int64_t loc[2] = {g->nown, g->E}, glob[2];
   MPI_Allreduce(loc, glob, 2, MPI_INT64_T, MPI_SUM, ctx->comm);

@@ -189,8 +189,13 @@ nh_err nh_model_hparams_read(nh_toml *doc, nh_toml_val *tbl, const nh_basis *b,
              hp->basis[e]);
   NH_CALL(read_names(doc, tbl, "potential", hp, hp->potential));
   nh_err err = nh_model_hparams_check(hp);
-  NH_CHECK(!err, err, "%s: [model]: %s", nh_toml_name(doc),
-           nh_error_message());
+  if (err) { /* the same message, with the input file in front */
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", nh_error_message());
+    nh_error_clear();
+    return nh_error_set(err, __FILE__, __LINE__, __func__, "%s: [model]: %s",
+                        nh_toml_name(doc), msg);
+  }
   return NH_OK;
 }
 

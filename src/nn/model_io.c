@@ -311,10 +311,13 @@ static nh_err read_local(const char *path, nh_model **out) {
   if (!err) err = read_elements(path, f, &hp);
   if (!err) {
     err = nh_model_create(&hp, out);
-    if (err)
+    if (err) { /* the file is at fault: say which */
+      char msg[512];
+      snprintf(msg, sizeof msg, "%s", nh_error_message());
+      nh_error_clear();
       err = nh_error_set(NH_ERR_FILE, __FILE__, __LINE__, __func__,
-                         "%s: invalid hyper-parameters: %s", path,
-                         nh_error_message());
+                         "%s: invalid hyper-parameters: %s", path, msg);
+    }
   }
   if (!err) err = read_rest(path, f, *out);
   nh_h5_close(&f);

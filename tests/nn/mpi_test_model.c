@@ -579,7 +579,8 @@ static void test_hparams(void **state) {
   assert_nh_ok(nh_toml_parse_string("bad.toml", bad, strlen(bad), &doc));
   assert_nh_ok(nh_toml_get_table(nh_toml_root(doc), "model", &t));
   assert_nh_fails(nh_model_hparams_read(doc, t, sp->basis, &hp), NH_ERR_INPUT,
-                  "multiple of heads");
+                  "bad.toml: [model]: model: channels of L = 0 must be a "
+                  "positive multiple of heads (3)");
   nh_toml_destroy(&doc);
   nh_h0_species_destroy(&sp);
   nh_structure_destroy(&s);
