@@ -194,7 +194,11 @@ nh_err nh_model_check_basis(const nh_model *m, const char *model_path,
  * Distributed inference (infer.c). Collective. dH (new, on H0's domain)
  * receives ΔH (Hartree) for the on-site blocks and every pair within the
  * cutoff: block (i, j, n) = out_scale (Pe(i<-j) + Pe(j<-i)ᵀ)/2 (the
- * owner of j sends its half). The domain halo must be >= the cutoff.
+ * owner of j sends its half). The network runs on netdom, a domain of the
+ * same structure with halo >= cutoff (its ghosts are the ones exchanged
+ * per layer), or on H0's domain when netdom is NULL. H0's halo (the
+ * range of its blocks) is usually much wider than the cutoff: a netdom
+ * with halo = cutoff exchanges and stores far fewer ghosts.
  * ------------------------------------------------------------------------- */
 typedef struct nh_infer_stats {
   int64_t atoms, edges;    /* global                                 */
@@ -203,8 +207,9 @@ typedef struct nh_infer_stats {
   double cpu_comm;         /* user CPU s in the halo exchanges and the
                               final assemble (MPI waits spin)        */
 } nh_infer_stats;
-nh_err nh_model_predict(const nh_model *m, const nh_mat *H0, const nh_mat *S,
-                        nh_mat **dH, nh_infer_stats *st);
+nh_err nh_model_predict(const nh_model *m, const nh_domain *netdom,
+                        const nh_mat *H0, const nh_mat *S, nh_mat **dH,
+                        nh_infer_stats *st);
 
 /* Task "predict" (docs/input.md). */
 nh_err nh_task_predict(const nh_ctx *ctx, nh_toml *doc, const char *dir);

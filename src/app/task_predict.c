@@ -49,7 +49,7 @@ typedef struct predict_state {
   nh_structure *s;
   nh_basis *b;
   nh_model *m;
-  nh_domain *dom;
+  nh_domain *dom, *netdom; /* halo: H0's range; the model cutoff */
   nh_mat *H0, *S, *dH, *H;
   nh_sample_writer *w;
 } predict_state;
@@ -58,6 +58,7 @@ static void state_free(predict_state *st) {
   nh_sample_abort(&st->w);
   nh_mat_destroy(&st->H), nh_mat_destroy(&st->dH);
   nh_mat_destroy(&st->S), nh_mat_destroy(&st->H0);
+  nh_domain_destroy(&st->netdom);
   nh_domain_destroy(&st->dom);
   nh_model_destroy(&st->m);
   nh_basis_destroy(&st->b);
@@ -95,8 +96,11 @@ static nh_err load(const nh_ctx *ctx, nh_toml *doc, const predict_opts *o,
   NH_CALL(nh_model_check_basis(st->m, o->model, st->b, o->sample));
   NH_CALL(nh_bandsio_pair_range(ctx, o->sample, o->h0name, st->s, &rh));
   NH_CALL(nh_bandsio_pair_range(ctx, o->sample, "S", st->s, &rs));
-  const double halo = fmax(fmax(rh, rs) * (1 + 1e-9) + 1e-6, st->m->hp.cutoff);
+  const double cut = st->m->hp.cutoff;
+  const double halo = fmax(fmax(rh, rs) * (1 + 1e-9) + 1e-6, cut);
   NH_CALL(nh_domain_create(ctx, st->s, NULL, halo, &st->dom));
+  if (halo > cut) /* the network exchanges only the ghosts within the cutoff */
+    NH_CALL(nh_domain_create(ctx, st->s, NULL, cut, &st->netdom));
   NH_CALL(nh_sample_read_matrix(o->sample, o->h0name, st->dom, st->b,
                                 1 / NH_HARTREE_EV, &st->H0));
   NH_CALL(nh_sample_read_matrix(o->sample, "S", st->dom, st->b, 1, &st->S));
@@ -126,7 +130,7 @@ static nh_err run(const nh_ctx *ctx, nh_toml *doc, const char *dir,
          o.model, st->m->nparams, st->m->hp.lmax, st->m->hp.layers,
          st->m->hp.cutoff * NH_BOHR_ANGSTROM);
   nh_infer_stats is;
-  NH_CALL(nh_model_predict(st->m, st->H0, st->S, &st->dH, &is));
+  NH_CALL(nh_model_predict(st->m, st->netdom, st->H0, st->S, &st->dH, &is));
   NH_CALL(nh_mat_duplicate(st->H0, 1, "H", &st->H));
   NH_CALL(nh_mat_axpy(st->H, 1.0, st->dH));
   double nd, sym;

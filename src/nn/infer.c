@@ -109,21 +109,36 @@ static nh_err assemble(const nh_model *m, const nh_model_graph *g,
   return NH_OK;
 }
 
-nh_err nh_model_predict(const nh_model *m, const nh_mat *H0, const nh_mat *S,
-                        nh_mat **dH, nh_infer_stats *st) {
+/* The network's domain must own the same atoms as H0's (recursive
+ * bisection does not depend on the halo, so a domain of the same structure
+ * and weights does). */
+static nh_err same_owned(const nh_domain *a, const nh_domain *b) {
+  const nh_atoms *x = nh_domain_atoms(a), *y = nh_domain_atoms(b);
+  NH_CHECK(x->nlocal == y->nlocal && x->natoms_global == y->natoms_global &&
+               !memcmp(x->gid, y->gid, x->nlocal * sizeof(int64_t)),
+           NH_ERR_ARG, "model: the network's domain owns other atoms than "
+           "H0's (make both from the same structure and weights)");
+  return NH_OK;
+}
+
+nh_err nh_model_predict(const nh_model *m, const nh_domain *netdom,
+                        const nh_mat *H0, const nh_mat *S, nh_mat **dH,
+                        nh_infer_stats *st) {
   nh_err err = NH_OK;
-  const nh_domain *dom = nh_mat_domain(H0);
+  const nh_domain *hdom = nh_mat_domain(H0);
+  const nh_domain *dom = netdom ? netdom : hdom;
   const nh_ctx *ctx = nh_domain_ctx(dom);
+  *dH = NULL;
+  NH_CALL(nh_ctx_agree(ctx, same_owned(dom, hdom)));
   nh_model_graph *g = NULL;
   nh_model_acts *a = NULL;
   double *B = NULL, *Bt = NULL;
   int norb[NH_MAX_Z + 1];
-  *dH = NULL;
   memset(st, 0, sizeof *st);
   NH_CALL_GOTO(run_network(m, dom, H0, S, &g, &a, st), done);
   double t0 = nh_wtime();
   norb_table(m, norb);
-  NH_CALL_GOTO(nh_mat_create(dom, norb, "dH", dH), done);
+  NH_CALL_GOTO(nh_mat_create(hdom, norb, "dH", dH), done);
   const size_t nb = (size_t)m->pad->norb * m->pad->norb;
   err = nh_malloc(nb * sizeof(double), &B);
   if (!err) err = nh_malloc(nb * sizeof(double), &Bt);

@@ -182,13 +182,18 @@ static const double *find(const allblk *a, int64_t i, int64_t j, const int n[3])
 }
 
 /* ΔH of the structure g on ctx, gathered to every rank. */
+/* netdom: run the network on a domain with halo = cutoff (as the task
+ * does) instead of H0's. */
 static void predict_s(const nh_ctx *ctx, const nh_model *m, nh_structure *s,
-                      allblk *out, double *sym) {
+                      allblk *out, double *sym, int netdom) {
   inputs in;
   inputs_make_s(ctx, s, m, &in);
   nh_mat *dH;
   nh_infer_stats st;
-  assert_nh_ok(nh_model_predict(m, in.p.T, in.p.S, &dH, &st));
+  nh_domain *nd = NULL;
+  if (netdom) assert_nh_ok(nh_domain_create(ctx, in.s, NULL, m->hp.cutoff, &nd));
+  assert_nh_ok(nh_model_predict(m, nd, in.p.T, in.p.S, &dH, &st));
+  nh_domain_destroy(&nd);
   if (sym) assert_nh_ok(nh_mat_symmetry_error(dH, sym));
   gather(ctx, dH, out);
   nh_mat_destroy(&dH);
@@ -197,7 +202,7 @@ static void predict_s(const nh_ctx *ctx, const nh_model *m, nh_structure *s,
 
 static void predict(const nh_ctx *ctx, const nh_model *m, const geom *g,
                     allblk *out, double *sym) {
-  predict_s(ctx, m, make_structure(g), out, sym);
+  predict_s(ctx, m, make_structure(g), out, sym, 0);
 }
 
 /* ---------------------------------------------------------------------------
@@ -434,16 +439,17 @@ static void test_ranks(void **state) {
   nh_structure *s = make_structure(&g0);
   nh_h0_species *sp = load_species(s);
   nh_model *m = make_model(sp->basis);
-  /* a 2 x 2 x 1 supercell: 12 atoms, so that every rank owns several */
+  /* a 2 x 2 x 1 supercell: 12 atoms, so that every rank owns several;
+   * all ranks with the network on a halo = cutoff domain, one rank on H0's */
   const int mm[3] = {2, 2, 1};
   nh_structure *sc1, *sc2;
   assert_nh_ok(nh_supercell_structure(s, mm, &sc1));
   assert_nh_ok(nh_supercell_structure(s, mm, &sc2));
   allblk all, one;
   nh_model_set_edge_chunk(5); /* chunks end at different edges per rank */
-  predict_s(ctx, m, sc1, &all, NULL);
+  predict_s(ctx, m, sc1, &all, NULL, 1);
   nh_model_set_edge_chunk(0);
-  predict_s(&self, m, sc2, &one, NULL);
+  predict_s(&self, m, sc2, &one, NULL, 0);
   double err = 0;
   assert_int_equal(all.nb, one.nb);
   for (int k = 0; k < one.nb; k++) {
