@@ -83,7 +83,7 @@ enum { /* slices of one layer */
 typedef struct nh_model_layout { /* offsets into params (doubles) */
   size_t embed, node_h, node_s, edge_h, edge_s;
   size_t layer[NH_MODEL_MAXLAYER][NH_ML_N];
-  size_t head_node, head_edge, end;
+  size_t head_node, head_edge, trace_node, trace_edge, end;
 } nh_model_layout;
 
 typedef struct nh_model {
@@ -97,6 +97,7 @@ typedef struct nh_model {
   nh_nn_so2 so2;
   nh_nn_attn attn;
   nh_nn_tracegrad tg;
+  nh_nn_mlp trace_node, trace_edge; /* tr(ΔHΔHᵀ) heads (TraceGrad's target) */
   nh_model_layout lay;
   size_t nparams;
   double *params; /* [nparams], one buffer                               */
@@ -159,6 +160,12 @@ void nh_model_acts_destroy(nh_model_acts **a);
  * (one per directed edge; combined with its reverse by the caller). */
 double *nh_model_acts_node_out(const nh_model_acts *a);
 double *nh_model_acts_edge_out(const nh_model_acts *a);
+/* Trace heads: Tn[nown] predicts tr(ΔH_ii ΔH_iiᵀ) of on-site blocks (an MLP
+ * on the last TraceGrad z), Te[E] that of each directed edge's block (an
+ * MLP on the squared norms of its final features). Invariant; supervised
+ * in training, not used by inference. */
+double *nh_model_acts_node_trace(const nh_model_acts *a);
+double *nh_model_acts_edge_trace(const nh_model_acts *a);
 
 /* Fills ghost rows (width doubles per node) of node features; NULL when
  * ntot == nown. */
@@ -171,12 +178,14 @@ void nh_model_set_edge_chunk(int n);
 
 nh_err nh_model_forward(const nh_model *m, const nh_model_graph *g,
                         nh_model_acts *a, nh_model_exchange_fn ex, void *exctx);
-/* Backward of the scalar <d_Pn, Pn> + <d_Pe, Pe>: accumulates into d_params
+/* Backward of the scalar <d_Pn, Pn> + <d_Pe, Pe> + <d_Tn, Tn> + <d_Te, Te>
+ * (d_Tn, d_Te may be NULL): accumulates into d_params
  * [nparams] and, if not NULL, d_node_in / d_edge_in (the graph's input
  * layout). Needs keep = 1 and a folded graph (ntot == nown). */
 nh_err nh_model_backward(const nh_model *m, const nh_model_graph *g,
                          nh_model_acts *a, const double *d_Pn,
-                         const double *d_Pe, double *d_params,
+                         const double *d_Pe, const double *d_Tn,
+                         const double *d_Te, double *d_params,
                          double *d_node_in, double *d_edge_in);
 
 /* ---------------------------------------------------------------------------

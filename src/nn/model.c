@@ -232,6 +232,13 @@ static nh_err make_layers(nh_model *m) {
   NH_CALL(nh_nn_attn_set(&m->attn, &m->ir, hp->heads));
   NH_CALL(nh_nn_tracegrad_set(&m->tg, &m->ir, NH_NN_INV_GRAM, 1,
                               &hp->radial_width, hp->channels[0]));
+  /* trace heads: tr(ΔHΔHᵀ) of on-site blocks from the last TraceGrad z,
+   * of edge blocks from the squared norms of the final edge features */
+  const int tn[3] = {m->tg.nz, hp->radial_width, 1};
+  const int te[3] = {nh_nn_invariants_dim(&m->ir, NH_NN_INV_NORM),
+                     hp->radial_width, 1};
+  NH_CALL(nh_nn_mlp_set(&m->trace_node, 2, tn));
+  NH_CALL(nh_nn_mlp_set(&m->trace_edge, 2, te));
   return NH_OK;
 }
 
@@ -252,6 +259,8 @@ static void make_layout(nh_model *m) {
     for (int k = 0; k < NH_ML_N; k++) y->layer[l][k] = o, o += n[k];
   y->head_node = o, o += nh_nn_head_nparams(&m->ir, m->pairs);
   y->head_edge = o, o += nh_nn_head_nparams(&m->ir, m->pairs);
+  y->trace_node = o, o += nh_nn_mlp_nparams(&m->trace_node);
+  y->trace_edge = o, o += nh_nn_mlp_nparams(&m->trace_edge);
   y->end = o;
   m->nparams = o;
 }
@@ -345,7 +354,9 @@ void nh_model_init_params(nh_model *m) {
     init_linear(p + o[NH_ML_ELIN], nh_nn_linear_nparams(&m->ir, &m->ir), &m->ir,
                 0.5, &s);
   }
-  init_linear(p + y->head_node, y->end - y->head_node, &m->ir, 0.1, &s);
+  init_linear(p + y->head_node, y->trace_node - y->head_node, &m->ir, 0.1, &s);
+  init_mlp(p + y->trace_node, &m->trace_node, &s);
+  init_mlp(p + y->trace_edge, &m->trace_edge, &s);
 }
 
 const char *nh_model_slice(const nh_model *m, int k, size_t *off, size_t *n) {
@@ -375,7 +386,9 @@ const char *nh_model_slice(const nh_model *m, int k, size_t *off, size_t *n) {
   }
   k -= nl;
   if (k == 0) { *off = y->head_node, *n = y->head_edge - y->head_node; return "head_node"; }
-  if (k == 1) { *off = y->head_edge, *n = y->end - y->head_edge; return "head_edge"; }
+  if (k == 1) { *off = y->head_edge, *n = y->trace_node - y->head_edge; return "head_edge"; }
+  if (k == 2) { *off = y->trace_node, *n = y->trace_edge - y->trace_node; return "trace_node"; }
+  if (k == 3) { *off = y->trace_edge, *n = y->end - y->trace_edge; return "trace_edge"; }
   return NULL;
 }
 
@@ -396,8 +409,10 @@ struct nh_model_acts {
   int ec;                              /* edges per chunk               */
   double *h, *e, *xe, *rad, *rcache, *msg, *agg, *h1, *hn, *g, *z, *tcache;
   double *rb, *tmp, *work, *Pn, *Pe;
+  double *Tn, *Te, *tn_cache, *te_inv, *te_cache; /* trace heads */
   /* backward */
   double *dh, *dh1, *dhn, *dagg, *dmsg, *dxe, *de, *drad, *dsym;
+  double *dz, *dinv, *twork; /* trace heads' backward */
 };
 
 #define AT(a, buf, sz, l) ((a)->buf + ((a)->keep ? (size_t)(l) * (a)->sz : 0))
@@ -431,7 +446,10 @@ nh_err nh_model_acts_create(const nh_model *m, const nh_model_graph *g,
       {&a->hn, nl * a->ns}, {&a->g, nl * a->ns}, {&a->z, nl * a->zs},
       {&a->tcache, nl * a->tcs}, {&a->rb, (size_t)g->E * m->hp.nradial},
       {&a->tmp, keep ? a->es : 0}, {&a->work, nw}, {&a->Pn, g->nown * P2},
-      {&a->Pe, g->E * P2}};
+      {&a->Pe, g->E * P2}, {&a->Tn, g->nown}, {&a->Te, g->E},
+      {&a->tn_cache, nh_nn_mlp_cache(&m->trace_node, g->nown)},
+      {&a->te_inv, (size_t)g->E * m->trace_edge.size[0]},
+      {&a->te_cache, nh_nn_mlp_cache(&m->trace_edge, g->E)}};
   for (size_t i = 0; i < sizeof b / sizeof *b; i++)
     NH_CALL_GOTO(nh_calloc(b[i].n ? b[i].n : 1, sizeof(double), b[i].p), fail);
   *out = a;
@@ -448,13 +466,16 @@ void nh_model_acts_destroy(nh_model_acts **pa) {
                   &a->agg, &a->h1,  &a->hn,  &a->g,      &a->z,      &a->tcache,
                   &a->rb,  &a->tmp, &a->work, &a->Pn,    &a->Pe,     &a->dh,
                   &a->dh1, &a->dhn, &a->dagg, &a->dmsg,  &a->dxe,    &a->de,
-                  &a->drad, &a->dsym};
+                  &a->drad, &a->dsym, &a->Tn,  &a->Te,    &a->tn_cache,
+                  &a->te_inv, &a->te_cache, &a->dz, &a->dinv, &a->twork};
   for (size_t i = 0; i < sizeof b / sizeof *b; i++) nh_free(b[i]);
   nh_free(pa);
 }
 
 double *nh_model_acts_node_out(const nh_model_acts *a) { return a->Pn; }
 double *nh_model_acts_edge_out(const nh_model_acts *a) { return a->Pe; }
+double *nh_model_acts_node_trace(const nh_model_acts *a) { return a->Tn; }
+double *nh_model_acts_edge_trace(const nh_model_acts *a) { return a->Te; }
 
 static void add(double *y, const double *x, size_t n) {
   for (size_t i = 0; i < n; i++) y[i] += x[i];
@@ -506,6 +527,18 @@ static void inputs_forward(const nh_model *m, const nh_model_graph *g,
   nh_nn_linear_forward(te, g->edge_in + g->E * P, p + m->lay.edge_s, &m->ir_in,
                        &m->ir, g->E);
   add(e, te, g->E * D);
+}
+
+/* Tn = MLP(z of the last TraceGrad), Te = MLP(squared norms of final e). */
+static void traces_forward(const nh_model *m, const nh_model_graph *g,
+                           nh_model_acts *a) {
+  const int L = m->hp.layers;
+  nh_nn_mlp_forward(a->Tn, a->tn_cache, AT(a, z, zs, L - 1),
+                    m->params + m->lay.trace_node, &m->trace_node, g->nown);
+  nh_nn_invariants_forward(a->te_inv, AT(a, e, es, L), &m->ir, NH_NN_INV_NORM,
+                           g->E);
+  nh_nn_mlp_forward(a->Te, a->te_cache, a->te_inv,
+                    m->params + m->lay.trace_edge, &m->trace_edge, g->E);
 }
 
 /* msg = SO2(x_e, MLP(rb), r), a->ec edges at a time: chunk k's radial
@@ -566,6 +599,7 @@ nh_err nh_model_forward(const nh_model *m, const nh_model_graph *g,
   }
   nh_timer_start("nn heads");
   heads_forward(m, a, AT(a, h, hs, m->hp.layers), AT(a, e, es, m->hp.layers));
+  traces_forward(m, g, a);
   nh_timer_stop("nn heads");
   return NH_OK;
 }
@@ -586,6 +620,12 @@ static nh_err grads_alloc(const nh_model *m, nh_model_acts *a) {
   NH_CALL(nh_calloc((size_t)a->ec * m->so2.nrad, sizeof(double), &a->drad));
   NH_CALL(nh_calloc((size_t)HCHUNK * m->pairs->norb * m->pairs->norb,
                     sizeof(double), &a->dsym));
+  NH_CALL(nh_calloc((size_t)a->nown * m->tg.nz + 1, sizeof(double), &a->dz));
+  NH_CALL(nh_calloc((size_t)a->E * m->trace_edge.size[0] + 1, sizeof(double),
+                    &a->dinv));
+  const size_t tw = fmax(nh_nn_mlp_work(&m->trace_node, a->nown),
+                         nh_nn_mlp_work(&m->trace_edge, a->E));
+  NH_CALL(nh_calloc(tw + 1, sizeof(double), &a->twork));
   return NH_OK;
 }
 
@@ -615,7 +655,8 @@ static void heads_backward(const nh_model *m, nh_model_acts *a, const double *dP
 }
 
 static nh_err layer_backward(const nh_model *m, const nh_model_graph *g,
-                             nh_model_acts *a, int l, double *dp) {
+                             nh_model_acts *a, int l, const double *dz,
+                             double *dp) {
   const size_t *o = m->lay.layer[l];
   const double *p = m->params;
   const int N = g->nown, E = g->E, D = m->ir.dim;
@@ -627,7 +668,7 @@ static nh_err layer_backward(const nh_model *m, const nh_model_graph *g,
   // h' = h1 + TraceGrad(norm(h1))
   memcpy(a->dh1, a->dh, nd * sizeof(double));
   memset(a->dhn, 0, nd * sizeof(double));
-  nh_nn_tracegrad_backward(a->dhn, dp + o[NH_ML_TG], a->dh, NULL, a->work,
+  nh_nn_tracegrad_backward(a->dhn, dp + o[NH_ML_TG], a->dh, dz, a->work,
                            AT(a, tcache, tcs, l), AT(a, hn, ns, l),
                            p + o[NH_ML_TG], &m->tg, N);
   nh_nn_norm_backward(a->dh1, dp + o[NH_ML_NORM], a->dhn, AT(a, h1, ns, l),
@@ -682,9 +723,32 @@ static void inputs_backward(const nh_model *m, const nh_model_graph *g,
                         &m->ir, g->E);
 }
 
+/* Trace heads: d_Tn -> d z of the last layer (a->dz, returned or NULL),
+ * d_Te -> d e of the last layer (accumulated into a->de). */
+static const double *traces_backward(const nh_model *m, const nh_model_graph *g,
+                                     nh_model_acts *a, const double *d_Tn,
+                                     const double *d_Te, double *dp) {
+  const int L = m->hp.layers;
+  if (d_Te) {
+    memset(a->dinv, 0, (size_t)g->E * m->trace_edge.size[0] * sizeof(double));
+    nh_nn_mlp_backward(a->dinv, dp + m->lay.trace_edge, d_Te, NULL, a->twork,
+                       a->te_cache, a->te_inv, m->params + m->lay.trace_edge,
+                       &m->trace_edge, g->E);
+    nh_nn_invariants_backward(a->de, a->dinv, AT(a, e, es, L), &m->ir,
+                              NH_NN_INV_NORM, g->E);
+  }
+  if (!d_Tn) return NULL;
+  memset(a->dz, 0, (size_t)g->nown * m->tg.nz * sizeof(double));
+  nh_nn_mlp_backward(a->dz, dp + m->lay.trace_node, d_Tn, NULL, a->twork,
+                     a->tn_cache, AT(a, z, zs, L - 1),
+                     m->params + m->lay.trace_node, &m->trace_node, g->nown);
+  return a->dz;
+}
+
 nh_err nh_model_backward(const nh_model *m, const nh_model_graph *g,
                          nh_model_acts *a, const double *d_Pn,
-                         const double *d_Pe, double *d_params,
+                         const double *d_Pe, const double *d_Tn,
+                         const double *d_Te, double *d_params,
                          double *d_node_in, double *d_edge_in) {
   NH_CHECK(a->keep, NH_ERR_ARG, "model: backward needs kept activations");
   NH_CHECK(g->ntot == g->nown, NH_ERR_ARG,
@@ -693,8 +757,10 @@ nh_err nh_model_backward(const nh_model *m, const nh_model_graph *g,
   memset(a->dh, 0, a->hs * sizeof(double));
   memset(a->de, 0, a->es * sizeof(double));
   heads_backward(m, a, d_Pn, d_Pe, d_params);
+  const double *dz = traces_backward(m, g, a, d_Tn, d_Te, d_params);
   for (int l = m->hp.layers - 1; l >= 0; l--)
-    NH_CALL(layer_backward(m, g, a, l, d_params));
+    NH_CALL(layer_backward(m, g, a, l, l == m->hp.layers - 1 ? dz : NULL,
+                           d_params));
   inputs_backward(m, g, a, d_params, d_node_in, d_edge_in);
   return NH_OK;
 }
