@@ -52,6 +52,11 @@ typedef struct nh_grid_fn {
  * core density (non-linear core correction; it enters V_xc only). */
 typedef struct nh_grid_species {
   nh_grid_fn rho, vna, core;
+  /* Exponent alpha (bohr^-2) of a Gaussian exp(-alpha r^2) as sharp as
+   * the sharpest part of V_na (for GTH: 1/(2 rloc^2)); it enters the grid
+   * spacing. 0: estimated as |V''(0)/V(0)| (twice the Gaussian fit at the
+   * centre, on the safe side). */
+  double alpha;
 } nh_grid_species;
 
 /* Terms of the potential to integrate (bit flags). */
@@ -90,7 +95,8 @@ nh_err nh_grid_h0_add(const nh_domain *dom, const nh_basis *b,
                       const nh_grid_opts *o, nh_mat *h0, nh_grid_stats *stats);
 
 /* The species of nh_grid_h0_add, for callers that need nh_grid_integrate
- * or nh_grid_halo (data points to atom and gth, which must outlive sp). */
+ * or nh_grid_halo (data points to atom and gth, which must outlive sp).
+ * gth (may be NULL) gives alpha = 1/(2 rloc^2) and the NLCC density. */
 void nh_grid_species_atom(const nh_atom *atom, const nh_gth *gth,
                           nh_grid_species *sp);
 

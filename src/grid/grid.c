@@ -56,22 +56,38 @@ nh_err nh_grid_opts_from_toml(const nh_toml *doc, nh_toml_val *tbl,
 static double eps_pair_of(const nh_grid_opts *o) { return 1e-2 * o->accuracy; }
 static double eps_func_of(const nh_grid_opts *o) { return 1e-2 * o->accuracy; }
 
+/* Sharpness of an element's potential: the given exponent, or
+ * |V''(0)/V(0)| by a central difference. */
+static double species_alpha(const nh_grid_species *sp) {
+  if (sp->alpha > 0 || !sp->vna.f)
+    return sp->alpha;
+  const double e = 1e-3;
+  double v0 = sp->vna.f(sp->vna.data, 0, NULL),
+         v1 = sp->vna.f(sp->vna.data, e, NULL);
+  return v0 != 0 ? fabs(2 * (v1 - v0) / (e * e) / v0) : 0;
+}
+
 /* A uniform grid integrates exp(-alpha x^2) with relative error about
- * 2 exp(-pi^2 / (alpha h^2)); the sharpest integrand is the product of the
- * two sharpest basis functions (alpha = 2 zeta_max), times a potential that
- * is at least as smooth. */
-double grid_spacing(const nh_basis *b, const nh_grid_opts *o) {
+ * 2 exp(-pi^2 / (alpha h^2)). The sharpest integrand is phi_i phi_j V with
+ * the two sharpest basis functions: alpha = 2 zeta_max + alpha_V. The
+ * prefactor 100 Ha was fitted on Si (V_na errors of 1e-3 .. 6e-9 Ha at
+ * h = 0.43 .. 0.29 bohr follow 32 Ha exp(-pi^2 / (5.1 h^2)), docs/grid.md). */
+double grid_spacing(const nh_basis *b,
+                    const nh_grid_species *const sp[NH_MAX_Z + 1], int terms,
+                    const nh_grid_opts *o) {
   if (o->spacing > 0)
     return o->spacing;
-  double zmax = 0;
+  double zmax = 0, av = 0;
   for (int z = 1; z <= NH_MAX_Z; z++) {
     const nh_element_basis *eb = b->elem[z];
     for (int s = 0; eb && s < eb->nshell; s++)
       for (int p = 0; p < eb->shells[s].nprim; p++)
         zmax = fmax(zmax, eb->shells[s].exps[p]);
+    if (eb && sp && sp[z] && (terms & NH_GRID_VNA))
+      av = fmax(av, species_alpha(sp[z]));
   }
-  double lg = log(1.0 / fmin(o->accuracy, 0.1));
-  return M_PI / sqrt(2 * zmax * lg);
+  double lg = log(100.0 / o->accuracy);
+  return M_PI / sqrt((2 * zmax + av) * lg);
 }
 
 static double species_radius(const nh_grid_species *sp) {
@@ -83,7 +99,8 @@ static double species_radius(const nh_grid_species *sp) {
 double nh_grid_halo(const nh_basis *b,
                     const nh_grid_species *const sp[NH_MAX_Z + 1],
                     const nh_grid_opts *o) {
-  double rf = 0, rv = 0, h = grid_spacing(b, o);
+  double rf = 0, rv = 0,
+         h = grid_spacing(b, sp, 0, o); /* the coarsest: largest batches */
   for (int z = 1; z <= NH_MAX_Z; z++) {
     grid_elem *e = NULL;
     if (!b->elem[z] || !b->elem[z]->nshell)
@@ -223,7 +240,7 @@ nh_err grid_setup_create(const nh_domain *dom, const nh_basis *b,
       g->metric[i][j] = g->lat[i][0] * g->lat[j][0] +
                         g->lat[i][1] * g->lat[j][1] +
                         g->lat[i][2] * g->lat[j][2];
-  grid_dims(g, grid_spacing(b, o));
+  grid_dims(g, grid_spacing(b, sp, terms, o));
   NH_CALL_GOTO(grid_cart_init(&g->cart), fail);
   NH_CALL_GOTO(setup_elements(b, o, g), fail);
   double need = g->rf + fmax(g->rf, g->rv) + 2 * g->hd;
@@ -500,6 +517,8 @@ void nh_grid_species_atom(const nh_atom *atom, const nh_gth *gth,
   memset(sp, 0, sizeof *sp);
   sp->rho = (nh_grid_fn){atom_rho, atom, atom->rcut};
   sp->vna = (nh_grid_fn){atom_vna, atom, atom->rcut};
+  if (gth)
+    sp->alpha = 1 / (2 * gth->rloc * gth->rloc);
   if (gth && gth->ncore > 0)
     sp->core = (nh_grid_fn){gth_core, gth, core_radius(gth)};
 }

@@ -109,8 +109,11 @@ void grid_setup_destroy(grid_setup **g);
 typedef nh_err (*grid_batch_fn)(grid_setup *g, const int bidx[3], void *arg);
 nh_err grid_for_batches(grid_setup *g, grid_batch_fn fn, void *arg,
                         int64_t *nbatch);
-/* The spacing for options o and basis b (largest exponent), bohr. */
-double grid_spacing(const nh_basis *b, const nh_grid_opts *o);
+/* The spacing for options o, basis b (largest exponent) and the potentials
+ * of sp if terms include V_na, bohr. */
+double grid_spacing(const nh_basis *b,
+                    const nh_grid_species *const sp[NH_MAX_Z + 1], int terms,
+                    const nh_grid_opts *o);
 
 /* batch.c */
 nh_err grid_elem_prepare(const nh_element_basis *eb, double eps_func,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nextham/grid.h"
 #include "nextham/structure.h"
@@ -25,6 +26,7 @@
   } while (0)
 
 static nh_gth GTH[NH_MAX_Z + 1];
+static double CPU; /* CPU seconds of the last grid run, this rank */
 static nh_atom *ATOM[NH_MAX_Z + 1];
 
 static void element(nh_basis *b, int z, const char *pot) {
@@ -102,7 +104,9 @@ static void run(const nh_ctx *ctx, const nh_structure *s, const nh_basis *b,
   nh_basis_norb_table(b, norb);
   CHECK(nh_mat_create(*dom, norb, "V", m));
   const char *t = getenv("NH_GRID_TERMS"); /* 1 V_na, 2 V_xc, 3 both */
+  clock_t c0 = clock();
   CHECK(nh_grid_integrate(*dom, b, spp, t ? atoi(t) : 3, &o, *m, st));
+  CPU = (double)(clock() - c0) / CLOCKS_PER_SEC;
   if (getenv("NH_GRID_PRINT")) {
     const int n0[3] = {0, 0, 0};
     const double *v = nh_mat_get_block(*m, 0, 0, n0);
@@ -150,10 +154,11 @@ int main(int argc, char **argv) {
     run(&ctx, s, b, acc, 0, &dom, &m, &st);
     if (!ctx.rank)
       printf("Si%d  ranks %d  accuracy %.0e eV  h %.4f bohr  grid %dx%dx%d  "
-             "%lld batches  %.2f s  %.1f ms/atom\n",
+             "%lld batches  wall %.2f s  CPU (rank 0) %.2f s  %.1f ms CPU "
+             "per atom per rank\n",
              s->natoms, ctx.size, acc, st.spacing, st.n[0], st.n[1], st.n[2],
-             (long long)st.nbatches, st.seconds,
-             1e3 * st.seconds / s->natoms);
+             (long long)st.nbatches, st.seconds, CPU,
+             1e3 * CPU * ctx.size / s->natoms);
     nh_mat_destroy(&m);
     nh_domain_destroy(&dom);
     nh_structure_destroy(&s);
