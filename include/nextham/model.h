@@ -14,8 +14,8 @@
  *   h'    = h1 + g                          (ghost rows: halo exchange)
  *   e'    = e + linear_e,l(msg)             edge update, residual
  * Inputs: h = lin(H0_ii) + lin(S_ii) + embed[element] (0e),
- * e = lin(H0_ij(n)) + lin(S_ij(n)), both from padded blocks decomposed
- * into irreps. Outputs: padded blocks Pn = sym(head_n(h)) per owned node,
+ * e = lin(H0_ij(n)) + lin(S_ij(n)) + lin(e_k(|r|) Y_L(r̂)), blocks padded
+ * and decomposed into irreps. Outputs: padded blocks Pn = sym(head_n(h)) per owned node,
  * Pe = head_e(e) per directed edge; the (i, j, n) block of ΔH is
  * (Pe(i<-j) + Pe(j<-i)ᵀ)/2, so ΔH(-n)_ji = ΔH(n)_ijᵀ exactly. */
 #ifndef NEXTHAM_MODEL_H
@@ -81,7 +81,7 @@ enum { /* slices of one layer */
 };
 
 typedef struct nh_model_layout { /* offsets into params (doubles) */
-  size_t embed, node_h, node_s, edge_h, edge_s;
+  size_t embed, node_h, node_s, edge_h, edge_s, edge_sh;
   size_t layer[NH_MODEL_MAXLAYER][NH_ML_N];
   size_t head_node, head_edge, trace_node, trace_edge, end;
 } nh_model_layout;
@@ -92,6 +92,7 @@ typedef struct nh_model {
   nh_irreps_pad *pad;      /* elements in model order                    */
   nh_irreps_pairs *pairs;  /* irreps of a padded block                   */
   nh_nn_irreps ir_in, ir;  /* block irreps (inputs/outputs), hidden      */
+  nh_nn_irreps ir_sh;      /* e_k(|r|) Y_L(r̂): L <= lmax, (-1)^L, nradial */
   int k0e;                 /* hidden 0e kind                             */
   nh_nn_mlp rmlp;
   nh_nn_so2 so2;

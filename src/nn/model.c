@@ -226,6 +226,11 @@ static nh_err make_layers(nh_model *m) {
     }
   NH_CALL(nh_nn_irreps_set(&m->ir, nk, L, p, mul));
   m->k0e = nh_nn_irreps_find(&m->ir, 0, 1);
+  /* edge geometry: e_k(|r|) Y_L(r̂), L <= lmax, one kind (L, (-1)^L) with
+   * a channel per radial function */
+  for (int l = 0; l <= hp->lmax; l++)
+    L[l] = l, p[l] = l % 2 ? -1 : 1, mul[l] = hp->nradial;
+  NH_CALL(nh_nn_irreps_set(&m->ir_sh, hp->lmax + 1, L, p, mul));
   NH_CALL(nh_nn_so2_set(&m->so2, &m->ir, &m->ir));
   const int rs[3] = {hp->nradial, hp->radial_width, m->so2.nrad};
   NH_CALL(nh_nn_mlp_set(&m->rmlp, 2, rs));
@@ -250,6 +255,7 @@ static void make_layout(nh_model *m) {
   y->node_s = o, o += lin_in;
   y->edge_h = o, o += lin_in;
   y->edge_s = o, o += lin_in;
+  y->edge_sh = o, o += nh_nn_linear_nparams(&m->ir_sh, &m->ir);
   const size_t n[NH_ML_N] = {
       nh_nn_mlp_nparams(&m->rmlp),  nh_nn_so2_nparams(&m->so2),
       nh_nn_attn_nparams(&m->attn), nh_nn_linear_nparams(&m->ir, &m->ir),
@@ -338,6 +344,7 @@ void nh_model_init_params(nh_model *m) {
   const size_t lin_in = nh_nn_linear_nparams(&m->ir_in, &m->ir);
   fill(p + y->embed, y->node_h - y->embed, 1.0, &s);
   init_linear(p + y->node_h, 4 * lin_in, &m->ir_in, 1.0, &s);
+  init_linear(p + y->edge_sh, y->layer[0][0] - y->edge_sh, &m->ir_sh, 1.0, &s);
   for (int l = 0; l < m->hp.layers; l++) {
     const size_t *o = y->layer[l];
     init_mlp(p + o[NH_ML_RMLP], &m->rmlp, &s);
@@ -360,21 +367,21 @@ void nh_model_init_params(nh_model *m) {
 }
 
 const char *nh_model_slice(const nh_model *m, int k, size_t *off, size_t *n) {
-  static const char *top[] = {"embed", "node_in_h0", "node_in_s", "edge_in_h0",
-                              "edge_in_s"};
+  static const char *top[] = {"embed",     "node_in_h0", "node_in_s",
+                              "edge_in_h0", "edge_in_s",  "edge_in_sh"};
   static const char *per[NH_ML_N] = {"radial_mlp", "so2",  "attention",
                                      "node_linear", "norm", "tracegrad",
                                      "edge_linear"};
   static char name[64];
   const nh_model_layout *y = &m->lay;
-  const size_t o5[6] = {y->embed, y->node_h, y->node_s, y->edge_h, y->edge_s,
-                        y->layer[0][0]};
+  const size_t o5[7] = {y->embed,  y->node_h,  y->node_s,     y->edge_h,
+                        y->edge_s, y->edge_sh, y->layer[0][0]};
   const int nl = m->hp.layers * NH_ML_N;
-  if (k < 5) {
+  if (k < 6) {
     *off = o5[k], *n = o5[k + 1] - o5[k];
     return top[k];
   }
-  k -= 5;
+  k -= 6;
   if (k < nl) {
     const int l = k / NH_ML_N, j = k % NH_ML_N;
     const size_t next = j + 1 < NH_ML_N ? y->layer[l][j + 1]
@@ -410,6 +417,7 @@ struct nh_model_acts {
   double *h, *e, *xe, *rad, *rcache, *msg, *agg, *h1, *hn, *g, *z, *tcache;
   double *rb, *tmp, *work, *Pn, *Pe;
   double *Tn, *Te, *tn_cache, *te_inv, *te_cache; /* trace heads */
+  double *shbuf; /* HCHUNK rows of e_k Y_L features and their image */
   /* backward */
   double *dh, *dh1, *dhn, *dagg, *dmsg, *dxe, *de, *drad, *dsym;
   double *dz, *dinv, *twork; /* trace heads' backward */
@@ -449,7 +457,8 @@ nh_err nh_model_acts_create(const nh_model *m, const nh_model_graph *g,
       {&a->Pe, g->E * P2}, {&a->Tn, g->nown}, {&a->Te, g->E},
       {&a->tn_cache, nh_nn_mlp_cache(&m->trace_node, g->nown)},
       {&a->te_inv, (size_t)g->E * m->trace_edge.size[0]},
-      {&a->te_cache, nh_nn_mlp_cache(&m->trace_edge, g->E)}};
+      {&a->te_cache, nh_nn_mlp_cache(&m->trace_edge, g->E)},
+      {&a->shbuf, (size_t)HCHUNK * (m->ir_sh.dim + D)}};
   for (size_t i = 0; i < sizeof b / sizeof *b; i++)
     NH_CALL_GOTO(nh_calloc(b[i].n ? b[i].n : 1, sizeof(double), b[i].p), fail);
   *out = a;
@@ -467,7 +476,8 @@ void nh_model_acts_destroy(nh_model_acts **pa) {
                   &a->rb,  &a->tmp, &a->work, &a->Pn,    &a->Pe,     &a->dh,
                   &a->dh1, &a->dhn, &a->dagg, &a->dmsg,  &a->dxe,    &a->de,
                   &a->drad, &a->dsym, &a->Tn,  &a->Te,    &a->tn_cache,
-                  &a->te_inv, &a->te_cache, &a->dz, &a->dinv, &a->twork};
+                  &a->te_inv, &a->te_cache, &a->dz, &a->dinv, &a->twork,
+                  &a->shbuf};
   for (size_t i = 0; i < sizeof b / sizeof *b; i++) nh_free(b[i]);
   nh_free(pa);
 }
@@ -510,9 +520,27 @@ static void heads_forward(const nh_model *m, nh_model_acts *a, const double *h,
   }
 }
 
-/* h = lin(H0_ii) + lin(S_ii) + embed[element]; e = lin(H0_ij) + lin(S_ij). */
-static void inputs_forward(const nh_model *m, const nh_model_graph *g,
-                           nh_model_acts *a) {
+/* f[n][ir_sh.dim] = e_k(|r|) Y_LM(r̂) of edges e0..e0+n-1 (rb computed). */
+static nh_err sh_features(const nh_model *m, const nh_model_graph *g,
+                          const nh_model_acts *a, int e0, int n, double *f) {
+  const nh_nn_irreps *ir = &m->ir_sh;
+  double Y[(NH_IRREPS_LMAX + 1) * (NH_IRREPS_LMAX + 1)];
+  for (int e = 0; e < n; e++) {
+    NH_CALL(nh_irreps_sph(m->hp.lmax, g->r + 3 * (size_t)(e0 + e), Y, NULL));
+    const double *rb = a->rb + (size_t)(e0 + e) * m->hp.nradial;
+    double *fe = f + (size_t)e * ir->dim;
+    for (int L = 0; L <= m->hp.lmax; L++)
+      for (int k = 0; k < m->hp.nradial; k++)
+        for (int q = 0; q < 2 * L + 1; q++)
+          fe[ir->off[L] + k * (2 * L + 1) + q] = rb[k] * Y[L * L + q];
+  }
+  return NH_OK;
+}
+
+/* h = lin(H0_ii) + lin(S_ii) + embed[element];
+ * e = lin(H0_ij) + lin(S_ij) + lin(e_k(|r|) Y_L(r̂)). */
+static nh_err inputs_forward(const nh_model *m, const nh_model_graph *g,
+                             nh_model_acts *a) {
   const double *p = m->params;
   const size_t P = m->ir_in.dim, D = m->ir.dim;
   const int c0 = m->ir.mul[m->k0e], o0 = m->ir.off[m->k0e];
@@ -527,6 +555,14 @@ static void inputs_forward(const nh_model *m, const nh_model_graph *g,
   nh_nn_linear_forward(te, g->edge_in + g->E * P, p + m->lay.edge_s, &m->ir_in,
                        &m->ir, g->E);
   add(e, te, g->E * D);
+  double *f = a->shbuf, *t = a->shbuf + (size_t)HCHUNK * m->ir_sh.dim;
+  for (int e0 = 0; e0 < g->E; e0 += HCHUNK) {
+    const int n = g->E - e0 < HCHUNK ? g->E - e0 : HCHUNK;
+    NH_CALL(sh_features(m, g, a, e0, n, f));
+    nh_nn_linear_forward(t, f, p + m->lay.edge_sh, &m->ir_sh, &m->ir, n);
+    add(e + (size_t)e0 * D, t, (size_t)n * D);
+  }
+  return NH_OK;
 }
 
 /* Tn = MLP(z of the last TraceGrad), Te = MLP(squared norms of final e). */
@@ -569,9 +605,9 @@ nh_err nh_model_forward(const nh_model *m, const nh_model_graph *g,
   NH_CHECK(a->nown == N && a->ntot == g->ntot && a->E == E, NH_ERR_ARG,
            "model: activations were made for another graph");
   NH_CHECK(ex || g->ntot == N, NH_ERR_ARG, "model: ghosts need an exchange");
-  inputs_forward(m, g, a);
-  if (ex) NH_CALL(ex(exctx, a->h, D));
   nh_nn_radial_forward(a->rb, g->len, m->hp.nradial, m->hp.cutoff, E);
+  NH_CALL(inputs_forward(m, g, a));
+  if (ex) NH_CALL(ex(exctx, a->h, D));
   for (int l = 0; l < m->hp.layers; l++) {
     const size_t *o = m->lay.layer[l];
     const double *p = m->params;
@@ -703,9 +739,9 @@ static nh_err layer_backward(const nh_model *m, const nh_model_graph *g,
   return NH_OK;
 }
 
-static void inputs_backward(const nh_model *m, const nh_model_graph *g,
-                            nh_model_acts *a, double *dp, double *dn,
-                            double *de) {
+static nh_err inputs_backward(const nh_model *m, const nh_model_graph *g,
+                              nh_model_acts *a, double *dp, double *dn,
+                              double *de) {
   const double *p = m->params;
   const size_t P = m->ir_in.dim, D = m->ir.dim;
   const int c0 = m->ir.mul[m->k0e], o0 = m->ir.off[m->k0e];
@@ -721,6 +757,14 @@ static void inputs_backward(const nh_model *m, const nh_model_graph *g,
   nh_nn_linear_backward(de ? de + g->E * P : NULL, dp + m->lay.edge_s, a->de,
                         g->edge_in + g->E * P, p + m->lay.edge_s, &m->ir_in,
                         &m->ir, g->E);
+  double *f = a->shbuf; /* the geometry features are recomputed */
+  for (int e0 = 0; e0 < g->E; e0 += HCHUNK) {
+    const int n = g->E - e0 < HCHUNK ? g->E - e0 : HCHUNK;
+    NH_CALL(sh_features(m, g, a, e0, n, f));
+    nh_nn_linear_backward(NULL, dp + m->lay.edge_sh, a->de + (size_t)e0 * D, f,
+                          p + m->lay.edge_sh, &m->ir_sh, &m->ir, n);
+  }
+  return NH_OK;
 }
 
 /* Trace heads: d_Tn -> d z of the last layer (a->dz, returned or NULL),
@@ -761,6 +805,6 @@ nh_err nh_model_backward(const nh_model *m, const nh_model_graph *g,
   for (int l = m->hp.layers - 1; l >= 0; l--)
     NH_CALL(layer_backward(m, g, a, l, l == m->hp.layers - 1 ? dz : NULL,
                            d_params));
-  inputs_backward(m, g, a, d_params, d_node_in, d_edge_in);
+  NH_CALL(inputs_backward(m, g, a, d_params, d_node_in, d_edge_in));
   return NH_OK;
 }
