@@ -171,8 +171,9 @@ static nh_err read_f64(const char *path, hid_t loc, const char *name,
   nh_err err = NH_OK;
   if (dims[0] != n)
     err = nh_error_set(NH_ERR_FILE, __FILE__, __LINE__, __func__,
-                       "%s: dataset %s has %llu entries, expected %llu (the "
-                       "file does not match its own hyper-parameters)",
+                       "%s: dataset %s has %llu entries, but its "
+                       "hyper-parameters need %llu in this nextham (a "
+                       "file of a different development build, or corrupt)",
                        path, name, (unsigned long long)dims[0],
                        (unsigned long long)n);
   else
