@@ -26,9 +26,9 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "../src/solve/sparse.h"
 #include "nextham/cp2k.h"
 #include "nextham/supercell.h"
-#include "../src/solve/sparse.h"
 
 void zhegv_(const int *itype, const char *jobz, const char *uplo, const int *n,
             double complex *a, const int *lda, double complex *b,
@@ -85,7 +85,8 @@ static nh_err prim_dense(const prim *p, const double k[3], double complex *h,
       nh_block_key key;
       double *v;
       nh_mat_block(M, b, &key, &v);
-      double ph = 2 * M_PI * (k[0] * key.n[0] + k[1] * key.n[1] + k[2] * key.n[2]);
+      double ph =
+          2 * M_PI * (k[0] * key.n[0] + k[1] * key.n[1] + k[2] * key.n[2]);
       double complex f = cexp(I * ph);
       int r0 = p->first[key.i], c0 = p->first[key.j];
       int nr = p->first[key.i + 1] - r0, nc = p->first[key.j + 1] - c0;
@@ -129,7 +130,8 @@ static nh_err folded_reference(const prim *p, int M, double target, int nev,
   qsort(e, nall, sizeof *e, cmp_double);
   size_t lo = 0; /* slide the window of nev while it gets nearer */
   for (size_t hi = nev; hi < nall; hi++, lo++)
-    if (fabs(e[hi] - target) >= fabs(e[lo] - target)) break;
+    if (fabs(e[hi] - target) >= fabs(e[lo] - target))
+      break;
   memcpy(ref, e + lo, sizeof *ref * nev);
   nh_free(&h);
   nh_free(&s);
@@ -150,8 +152,10 @@ static nh_err dirac_point(const nh_cp2k_run *run, double *target) {
   int band;
   while (fgets(line, sizeof line, f))
     if (line[0] != '#' && sscanf(line, "%d %lf %lf", &band, &e, &occ) == 3) {
-      if (band == 4) vbm = fmax(vbm, e);
-      if (band == 5) cbm = fmin(cbm, e);
+      if (band == 4)
+        vbm = fmax(vbm, e);
+      if (band == 5)
+        cbm = fmin(cbm, e);
     }
   fclose(f);
   NH_CHECK(vbm > -1e9 && cbm < 1e9, NH_ERR_FILE, "%s: no bands 4 and 5", path);
@@ -165,7 +169,8 @@ static double cpu_max(MPI_Comm comm) {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double mine = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec +
-                ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec, max = 0;
+                ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec,
+         max = 0;
   MPI_Allreduce(&mine, &max, 1, MPI_DOUBLE, MPI_MAX, comm);
   return max;
 }
@@ -227,24 +232,28 @@ static nh_err run(const nh_ctx *ctx, const char *out, int M, int nev,
   NH_CALL(nh_sparse_solve(sp, e, 0, NULL, NULL));
   double t_solve = nh_wtime() - t0, mem_solve = peak_mib(ctx->comm);
   double cpu_solve = cpu_max(ctx->comm) - c0; /* setup + Bloch + SLEPc */
-  double t_bloch = nh_timer_get("bloch (sparse)"), t_slepc = nh_timer_get("slepc");
+  double t_bloch = nh_timer_get("bloch (sparse)"),
+         t_slepc = nh_timer_get("slepc");
 
   double err = 0;
-  for (int b = 0; b < nev; b++) err = fmax(err, fabs(e[b] - ref[b]));
+  for (int b = 0; b < nev; b++)
+    err = fmax(err, fabs(e[b] - ref[b]));
   if (ctx->rank == 0) {
     printf("eigenvalues (eV) nearest %.6f eV, SLEPc and folded primitive:\n",
            target * NH_HARTREE_EV);
     for (int b = 0; b < nev; b++)
       printf("  %3d %14.8f %14.8f\n", b, e[b] * NH_HARTREE_EV,
              ref[b] * NH_HARTREE_EV);
-    printf("RESULT natoms=%d norb=%d ranks=%d M=%d nev=%d drop_tol=%.1e "
-           "blocks=%lld nnz=%.0f t_ref=%.2f t_tile=%.2f t_setup=%.2f "
-           "t_bloch=%.2f t_slepc=%.2f t_solve=%.2f cpu_solve=%.2f mem_base_mib=%.0f "
-           "mem_tile_mib=%.0f mem_bloch_mib=%.0f mem_peak_mib=%.0f err_ev=%.2e\n",
-           2 * M * M, 26 * M * M, ctx->size, M, nev, drop_tol,
-           (long long)nblocks, (double)nnz, t_ref, t_tile, t_setup,
-           t_bloch, t_slepc, t_solve, cpu_solve, mem_base, mem_tile, mem_bloch, mem_solve,
-           err * NH_HARTREE_EV);
+    printf(
+        "RESULT natoms=%d norb=%d ranks=%d M=%d nev=%d drop_tol=%.1e "
+        "blocks=%lld nnz=%.0f t_ref=%.2f t_tile=%.2f t_setup=%.2f "
+        "t_bloch=%.2f t_slepc=%.2f t_solve=%.2f cpu_solve=%.2f "
+        "mem_base_mib=%.0f "
+        "mem_tile_mib=%.0f mem_bloch_mib=%.0f mem_peak_mib=%.0f err_ev=%.2e\n",
+        2 * M * M, 26 * M * M, ctx->size, M, nev, drop_tol, (long long)nblocks,
+        (double)nnz, t_ref, t_tile, t_setup, t_bloch, t_slepc, t_solve,
+        cpu_solve, mem_base, mem_tile, mem_bloch, mem_solve,
+        err * NH_HARTREE_EV);
     fflush(stdout);
   }
   NH_CALL(nh_sparse_destroy(&sp));
@@ -269,7 +278,8 @@ int main(int argc, char **argv) {
     int M = atoi(argv[2]), nev = argc > 3 ? atoi(argv[3]) : 20;
     double drop = argc > 4 ? atof(argv[4]) : 0;
     err = run(&ctx, argv[1], M, nev, drop);
-    if (err) nh_error_print(err, ctx.rank);
+    if (err)
+      nh_error_print(err, ctx.rank);
   }
   nh_sparse_finalize();
   MPI_Finalize();

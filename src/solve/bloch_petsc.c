@@ -40,10 +40,13 @@ typedef struct nh_bloch_group {
 
 static int cmp_ent(const void *pa, const void *pb) {
   const nh_bloch_ent *a = pa, *b = pb;
-  if (a->i != b->i) return a->i < b->i ? -1 : 1;
-  if (a->j != b->j) return a->j < b->j ? -1 : 1;
+  if (a->i != b->i)
+    return a->i < b->i ? -1 : 1;
+  if (a->j != b->j)
+    return a->j < b->j ? -1 : 1;
   for (int d = 0; d < 3; d++)
-    if (a->n[d] != b->n[d]) return a->n[d] < b->n[d] ? -1 : 1;
+    if (a->n[d] != b->n[d])
+      return a->n[d] < b->n[d] ? -1 : 1;
   return 0;
 }
 
@@ -59,15 +62,16 @@ static nh_err number_rows(nh_bloch_petsc *bp, const nh_mat *H, nh_hmap *first) {
   const nh_domain *dom = nh_mat_domain(H);
   const nh_atoms *at = nh_domain_atoms(dom);
   int64_t ntab = at->nlocal + at->nghost, nrow = 0, row0 = 0, nglobal = 0;
-  NH_CALL(nh_ctx_agree(bp->ctx, nh_malloc((at->nlocal + 1) *
-                                              sizeof *bp->atom_row,
-                                          &bp->atom_row)));
+  NH_CALL(
+      nh_ctx_agree(bp->ctx, nh_malloc((at->nlocal + 1) * sizeof *bp->atom_row,
+                                      &bp->atom_row)));
   for (int64_t a = 0; a < at->nlocal; a++) {
     bp->atom_row[a] = (PetscInt)nrow;
     nrow += nh_mat_norb(H, at->gid[a]);
   }
   NH_MPI(MPI_Exscan(&nrow, &row0, 1, MPI_INT64_T, MPI_SUM, bp->comm));
-  if (bp->ctx->rank == 0) row0 = 0; /* MPI_Exscan leaves it undefined */
+  if (bp->ctx->rank == 0)
+    row0 = 0; /* MPI_Exscan leaves it undefined */
   NH_MPI(MPI_Allreduce(&nrow, &nglobal, 1, MPI_INT64_T, MPI_SUM, bp->comm));
   NH_CHECK(nglobal <= PETSC_MAX_INT, NH_ERR_LIB,
            "%" PRId64 " orbitals exceed PETSc's 32-bit indices", nglobal);
@@ -120,8 +124,10 @@ static nh_err collect_entries(nh_bloch_petsc *bp, const nh_mat *H,
   int64_t u = 0; /* merge the H and S entries of one key */
   for (int64_t e = 0; e < n; e++) {
     if (u > 0 && same_key(&bp->ent[u - 1], &bp->ent[e])) {
-      if (bp->ent[e].h) bp->ent[u - 1].h = bp->ent[e].h;
-      if (bp->ent[e].s) bp->ent[u - 1].s = bp->ent[e].s;
+      if (bp->ent[e].h)
+        bp->ent[u - 1].h = bp->ent[e].h;
+      if (bp->ent[e].s)
+        bp->ent[u - 1].s = bp->ent[e].s;
     } else {
       bp->ent[u++] = bp->ent[e];
     }
@@ -161,17 +167,20 @@ static nh_err build_pattern(nh_bloch_petsc *bp, const nh_mat *H,
   for (int64_t e = 0; e < bp->nent; g++) {
     const nh_bloch_ent *ei = &bp->ent[e];
     int64_t a_i = nh_domain_local_index(dom, ei->i);
-    NH_CHECK(a_i >= a, NH_ERR_INTERNAL, "block of atom %" PRId64
-             " not owned or out of order", ei->i);
-    for (; a < a_i; a++) bp->gstart[a + 1] = g;
+    NH_CHECK(a_i >= a, NH_ERR_INTERNAL,
+             "block of atom %" PRId64 " not owned or out of order", ei->i);
+    for (; a < a_i; a++)
+      bp->gstart[a + 1] = g;
     int64_t f = e;
-    while (f < bp->nent && bp->ent[f].i == ei->i && bp->ent[f].j == ei->j) f++;
+    while (f < bp->nent && bp->ent[f].i == ei->i && bp->ent[f].j == ei->j)
+      f++;
     int64_t c0 = nh_hmap_get(first, (uint64_t)ei->j, 0);
     NH_CHECK(c0 >= 0, NH_ERR_INTERNAL, "atom %" PRId64 " unknown here", ei->j);
     bp->group[g] = (nh_bloch_group){e, f, (PetscInt)c0, nh_mat_norb(H, ei->j)};
     e = f;
   }
-  for (; a < bp->nlocal; a++) bp->gstart[a + 1] = g;
+  for (; a < bp->nlocal; a++)
+    bp->gstart[a + 1] = g;
   bp->ngroups = g;
 
   bp->maxcols = 0;
@@ -185,12 +194,14 @@ static nh_err build_pattern(nh_bloch_petsc *bp, const nh_mat *H,
         int cnt = gr->ncol;
         if (bp->drop_tol > 0) {
           cnt = 0;
-          for (int c = 0; c < gr->ncol; c++) cnt += stored(bp, gr, r, c);
+          for (int c = 0; c < gr->ncol; c++)
+            cnt += stored(bp, gr, r, c);
         }
         (local ? d_nnz : o_nnz)[bp->atom_row[a] + r] += cnt;
       }
     }
-    if (cols > bp->maxcols) bp->maxcols = cols;
+    if (cols > bp->maxcols)
+      bp->maxcols = cols;
   }
   return NH_OK;
 }
@@ -236,9 +247,8 @@ nh_err nh_bloch_petsc_create(const nh_mat *H, const nh_mat *S, double drop_tol,
   bp->nlocal = nh_domain_atoms(nh_mat_domain(H))->nlocal;
   nh_timer_start("bloch (sparse)");
   NH_CALL_GOTO(number_rows(bp, H, &first), done);
-  NH_CALL_GOTO(nh_ctx_agree(ctx, local_pattern(bp, H, S, &first, &d_nnz,
-                                               &o_nnz)),
-               done);
+  NH_CALL_GOTO(
+      nh_ctx_agree(ctx, local_pattern(bp, H, S, &first, &d_nnz, &o_nnz)), done);
   NH_CALL_GOTO(create_mat(bp, d_nnz, o_nnz, &bp->H), done);
   NH_CALL_GOTO(create_mat(bp, d_nnz, o_nnz, &bp->S), done);
 done:
@@ -246,7 +256,8 @@ done:
   nh_hmap_free(&first);
   nh_free(&d_nnz);
   nh_free(&o_nnz);
-  if (err) nh_bloch_petsc_destroy(&bp);
+  if (err)
+    nh_bloch_petsc_destroy(&bp);
   *out = bp;
   return err;
 }
@@ -256,7 +267,8 @@ done:
 static PetscScalar phase(const double k[3], const int n[3], int real_k) {
   if (real_k) {
     long m = 0;
-    for (int d = 0; d < 3; d++) m += lround(2 * k[d]) * n[d];
+    for (int d = 0; d < 3; d++)
+      m += lround(2 * k[d]) * n[d];
     return m % 2 ? -1 : 1;
   }
   double ph = 2 * M_PI * (k[0] * n[0] + k[1] * n[1] + k[2] * n[2]);
@@ -280,9 +292,9 @@ static void hermitize(PetscScalar *m, int n, size_t ld) {
  * descending, so both add the same terms (conjugated: cos and sin of -x are
  * exactly cos x and -sin x) in the same order; on-site pairs are made
  * Hermitian explicitly. */
-static void sum_pair(const nh_bloch_petsc *bp, const nh_bloch_group *gr,
-                     int ni, const double k[3], size_t ld, int off,
-                     PetscScalar *hv, PetscScalar *sv, char *keep) {
+static void sum_pair(const nh_bloch_petsc *bp, const nh_bloch_group *gr, int ni,
+                     const double k[3], size_t ld, int off, PetscScalar *hv,
+                     PetscScalar *sv, char *keep) {
   int nj = gr->ncol;
   const nh_bloch_ent *first = &bp->ent[gr->e0];
   int down = first->i > first->j, onsite = first->i == first->j;
@@ -294,14 +306,18 @@ static void sum_pair(const nh_bloch_petsc *bp, const nh_bloch_group *gr,
         int idx = r * nj + c;
         size_t o = r * ld + off + c;
         if (bp->drop_tol > 0) {
-          if (!kept(en, idx, bp->drop_tol)) continue;
+          if (!kept(en, idx, bp->drop_tol))
+            continue;
           keep[o] = 1;
         }
-        if (en->h) hv[o] += f * en->h[idx];
-        if (en->s) sv[o] += f * en->s[idx];
+        if (en->h)
+          hv[o] += f * en->h[idx];
+        if (en->s)
+          sv[o] += f * en->s[idx];
       }
   }
-  if (!onsite) return;
+  if (!onsite)
+    return;
   hermitize(hv + off, ni, ld);
   hermitize(sv + off, ni, ld);
   if (bp->drop_tol > 0)
@@ -321,7 +337,8 @@ static void sum_atom(const nh_bloch_petsc *bp, int64_t a, const double k[3],
   memset(keep, bp->drop_tol > 0 ? 0 : 1, (size_t)ni * ncols);
   for (int64_t g = bp->gstart[a]; g < bp->gstart[a + 1]; g++) {
     const nh_bloch_group *gr = &bp->group[g];
-    for (int c = 0; c < gr->ncol; c++) cols[off + c] = gr->col0 + c;
+    for (int c = 0; c < gr->ncol; c++)
+      cols[off + c] = gr->col0 + c;
     sum_pair(bp, gr, ni, k, (size_t)ncols, off, hv, sv, keep);
     off += gr->ncol;
   }
@@ -387,7 +404,8 @@ static nh_err assemble(nh_bloch_petsc *bp) {
 
 int nh_bloch_real_k(const double k[3]) {
   for (int d = 0; d < 3; d++)
-    if (fabs(2 * k[d] - nearbyint(2 * k[d])) > 1e-12) return 0;
+    if (fabs(2 * k[d] - nearbyint(2 * k[d])) > 1e-12)
+      return 0;
   return 1;
 }
 
@@ -397,7 +415,8 @@ nh_err nh_bloch_petsc_fill(nh_bloch_petsc *bp, const double k[3]) {
   bp->real_k = nh_bloch_real_k(k);
   nh_timer_start("bloch (sparse)");
   nh_err err = nh_ctx_agree(bp->ctx, set_rows(bp, k));
-  if (!err) err = assemble(bp);
+  if (!err)
+    err = assemble(bp);
   nh_timer_stop("bloch (sparse)");
   NH_CALL(err);
   return NH_OK;
@@ -410,11 +429,14 @@ void nh_bloch_petsc_release(nh_bloch_petsc *bp) {
 }
 
 nh_err nh_bloch_petsc_destroy(nh_bloch_petsc **bp) {
-  if (!bp || !*bp) return NH_OK;
+  if (!bp || !*bp)
+    return NH_OK;
   nh_bloch_petsc *b = *bp;
   nh_err err = NH_OK;
-  if (b->H) err = MatDestroy(&b->H) ? NH_ERR_LIB : err;
-  if (b->S) err = MatDestroy(&b->S) ? NH_ERR_LIB : err;
+  if (b->H)
+    err = MatDestroy(&b->H) ? NH_ERR_LIB : err;
+  if (b->S)
+    err = MatDestroy(&b->S) ? NH_ERR_LIB : err;
   nh_free(&b->row_z);
   nh_free(&b->atom_row);
   nh_bloch_petsc_release(b);

@@ -30,8 +30,8 @@ struct nh_sparse {
   const nh_ctx *ctx;
   int nbands;
   double target;
-  int have_k;   /* nh_sparse_set_k was called */
-  double k[3];  /* its k-point */
+  int have_k;  /* nh_sparse_set_k was called */
+  double k[3]; /* its k-point */
 };
 
 static int petsc_started; /* this module called SlepcInitialize */
@@ -41,19 +41,20 @@ nh_err nh_petsc_error(PetscErrorCode rc, const char *file, int line,
   const char *text = NULL;
   char *specific = NULL;
   PetscErrorMessage(rc, &text, &specific);
-  return nh_error_set(NH_ERR_LIB, file, line, func,
-                      "PETSc error %d (%s) in %s%s%s", (int)rc,
-                      text ? text : "unknown", expr,
-                      specific && specific[0] ? ": " : "",
-                      specific ? specific : "");
+  return nh_error_set(
+      NH_ERR_LIB, file, line, func, "PETSc error %d (%s) in %s%s%s", (int)rc,
+      text ? text : "unknown", expr, specific && specific[0] ? ": " : "",
+      specific ? specific : "");
 }
 
 static nh_err petsc_start(MPI_Comm comm) {
   PetscBool done;
   NH_PETSC(SlepcInitialized(&done));
-  if (done) return NH_OK;
+  if (done)
+    return NH_OK;
   NH_PETSC(PetscInitialized(&done));
-  if (!done) PETSC_COMM_WORLD = comm;
+  if (!done)
+    PETSC_COMM_WORLD = comm;
   NH_PETSC(SlepcInitializeNoArguments());
   petsc_started = 1;
   NH_PETSC(PetscPushErrorHandler(PetscReturnErrorHandler, NULL));
@@ -62,7 +63,8 @@ static nh_err petsc_start(MPI_Comm comm) {
 }
 
 nh_err nh_sparse_finalize(void) {
-  if (!petsc_started) return NH_OK;
+  if (!petsc_started)
+    return NH_OK;
   petsc_started = 0;
   NH_PETSC(SlepcFinalize());
   return NH_OK;
@@ -94,7 +96,8 @@ nh_err nh_sparse_create(const nh_mat *H, const nh_mat *S,
 }
 
 nh_err nh_sparse_destroy(nh_sparse **sp) {
-  if (!sp || !*sp) return NH_OK;
+  if (!sp || !*sp)
+    return NH_OK;
   nh_err err = nh_bloch_petsc_destroy(&(*sp)->bp);
   nh_free(sp);
   NH_CALL(err);
@@ -102,7 +105,8 @@ nh_err nh_sparse_destroy(nh_sparse **sp) {
 }
 
 /* Krylov-Schur for the GHEP, shift-and-invert about the target with a
- * MUMPS LU; H - target S is formed in H's storage (same pattern as S). */
+ * MUMPS factorisation; H - target S is formed in H's storage (same pattern
+ * as S). */
 static nh_err eps_setup(const nh_sparse *s, EPS eps) {
   ST st;
   KSP ksp;
@@ -115,7 +119,8 @@ static nh_err eps_setup(const nh_sparse *s, EPS eps) {
   NH_PETSC(EPSSetTarget(eps, s->target));
   /* a larger subspace than SLEPc's 2 nev halves the restarts when the
    * spectrum near the target is degenerate (graphene supercells) */
-  PetscInt ncv = PetscMin(s->bp->nglobal, PetscMax(3 * s->nbands, s->nbands + 15));
+  PetscInt ncv =
+      PetscMin(s->bp->nglobal, PetscMax(3 * s->nbands, s->nbands + 15));
   NH_PETSC(EPSSetDimensions(eps, s->nbands, ncv, PETSC_DEFAULT));
   NH_PETSC(EPSSetTolerances(eps, NH_SPARSE_TOL, PETSC_DEFAULT));
   /* x^H S x of an exactly Hermitian S still has a round-off imaginary part
@@ -155,8 +160,8 @@ static nh_err mulliken(const nh_sparse *s, Vec x, Vec y, int nelem,
   }
   NH_PETSC(VecRestoreArrayRead(x, &xv));
   NH_PETSC(VecRestoreArrayRead(y, &yv));
-  NH_MPI(MPI_Allreduce(MPI_IN_PLACE, acc, 120, MPI_DOUBLE, MPI_SUM,
-                       s->ctx->comm));
+  NH_MPI(
+      MPI_Allreduce(MPI_IN_PLACE, acc, 120, MPI_DOUBLE, MPI_SUM, s->ctx->comm));
   for (int el = 0; el < nelem; el++)
     w[el] = elem_z[el] > 0 && elem_z[el] < 120 ? acc[elem_z[el]] / acc[0] : 0;
   return NH_OK;
@@ -174,7 +179,8 @@ static nh_err extract(const nh_sparse *s, EPS eps, double *e, int nelem,
     PetscScalar ev;
     NH_PETSC_GOTO(EPSGetEigenpair(eps, b, &ev, NULL, x, NULL), done);
     e[b] = creal(ev);
-    if (w) err = mulliken(s, x, y, nelem, elem_z, w + (size_t)b * nelem);
+    if (w)
+      err = mulliken(s, x, y, nelem, elem_z, w + (size_t)b * nelem);
   }
 done:
   VecDestroy(&x);
@@ -192,8 +198,10 @@ static nh_err solve_eps(const nh_sparse *s, const double k[3], double *e,
   NH_PETSC_GOTO(EPSSolve(eps), done);
   NH_PETSC_GOTO(EPSGetConverged(eps, &nconv), done);
   NH_PETSC_GOTO(EPSGetIterationNumber(eps, &its), done);
-  nh_log(s->ctx, 2, "slepc: k = (%g %g %g): %d eigenpairs converged in %d "
-         "restarts\n", k[0], k[1], k[2], (int)nconv, (int)its);
+  nh_log(s->ctx, 2,
+         "slepc: k = (%g %g %g): %d eigenpairs converged in %d "
+         "restarts\n",
+         k[0], k[1], k[2], (int)nconv, (int)its);
   NH_CHECK_GOTO(nconv >= s->nbands, done, NH_ERR_NUMERIC,
                 "SLEPc: at k = (%g %g %g) only %d of the %d eigenpairs "
                 "nearest %g Ha converged",
@@ -259,8 +267,8 @@ nh_err nh_sparse_solve(nh_sparse *sp, double *e, int nelem, const int *elem_z,
   return NH_OK;
 }
 
-nh_err nh_sparse_solve_k(nh_sparse *sp, const double k[3], double *e,
-                         int nelem, const int *elem_z, double *w) {
+nh_err nh_sparse_solve_k(nh_sparse *sp, const double k[3], double *e, int nelem,
+                         const int *elem_z, double *w) {
   NH_CALL(nh_sparse_set_k(sp, k));
   NH_CALL(nh_sparse_solve(sp, e, nelem, elem_z, w));
   return NH_OK;

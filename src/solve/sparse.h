@@ -30,8 +30,8 @@ nh_err nh_sparse_destroy(nh_sparse **sp);
  * Fails (NH_ERR_NUMERIC) when fewer than nbands eigenpairs converge,
  * naming k and the count; PETSc/SLEPc failures are NH_ERR_LIB with
  * PETSc's message. Same as nh_sparse_set_k followed by nh_sparse_solve. */
-nh_err nh_sparse_solve_k(nh_sparse *sp, const double k[3], double *e,
-                         int nelem, const int *elem_z, double *w);
+nh_err nh_sparse_solve_k(nh_sparse *sp, const double k[3], double *e, int nelem,
+                         const int *elem_z, double *w);
 
 /* The two halves of nh_sparse_solve_k, so that a caller with one k-point
  * can free the real-space matrices before the factorisation: set_k builds

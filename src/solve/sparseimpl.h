@@ -16,7 +16,8 @@ nh_err nh_petsc_error(PetscErrorCode rc, const char *file, int line,
   do {                                                                         \
     PetscErrorCode nh_petsc_rc_ = (expr);                                      \
     if (nh_petsc_rc_)                                                          \
-      return nh_petsc_error(nh_petsc_rc_, __FILE__, __LINE__, __func__, #expr);\
+      return nh_petsc_error(nh_petsc_rc_, __FILE__, __LINE__, __func__,        \
+                            #expr);                                            \
   } while (0)
 #define NH_PETSC_GOTO(expr, label)                                             \
   do {                                                                         \
@@ -44,8 +45,8 @@ typedef struct nh_bloch_petsc {
   PetscInt *atom_row; /* nlocal + 1: first local row of each owned atom */
   struct nh_bloch_group *group;
   struct nh_bloch_ent *ent;
-  int maxcols;        /* largest number of columns of an atom's rows */
-  int real_k;         /* the last k had 2k integral: H(k), S(k) real */
+  int maxcols; /* largest number of columns of an atom's rows */
+  int real_k;  /* the last k had 2k integral: H(k), S(k) real */
 } nh_bloch_petsc;
 
 /* Collective. Keeps pointers into H and S: they must not gain blocks while

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nhtest.h"
-#include "nextham/cp2k.h"
 #include "../../src/solve/sparseimpl.h"
+#include "nextham/cp2k.h"
+#include "nhtest.h"
 
 void zhegv_(const int *itype, const char *jobz, const char *uplo, const int *n,
             double complex *a, const int *lda, double complex *b,
@@ -29,9 +29,11 @@ static char tmpdir[256];
 
 static void remove_tmpdir(void) {
   char cmd[512];
-  if (!tmpdir[0]) return;
+  if (!tmpdir[0])
+    return;
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmpdir);
+  if (system(cmd) != 0)
+    fprintf(stderr, "cannot remove %s\n", tmpdir);
 }
 
 static const char *unpacked(const char *name) {
@@ -106,7 +108,8 @@ static imported cache[3];
 static const imported *fixture(const char *name) {
   for (int f = 0; f < 3; f++)
     if (strcmp(fixtures[f], name) == 0) {
-      if (!cache[f].run) import_run(name, &cache[f]);
+      if (!cache[f].run)
+        import_run(name, &cache[f]);
       return &cache[f];
     }
   fail_msg("no fixture %s", name);
@@ -115,7 +118,8 @@ static const imported *fixture(const char *name) {
 
 static int free_fixtures(void **state) {
   (void)state;
-  for (int f = 0; f < 3; f++) imported_free(&cache[f]);
+  for (int f = 0; f < 3; f++)
+    imported_free(&cache[f]);
   return 0;
 }
 
@@ -140,12 +144,15 @@ static void read_bs(const char *name, bs_file *bs) {
     if (strncmp(line, "#  Point", 8) == 0 && c) {
       assert_true(bs->nk < 128);
       assert_int_equal(sscanf(c + 7, "%lf %lf %lf", &bs->k[bs->nk][0],
-                              &bs->k[bs->nk][1], &bs->k[bs->nk][2]), 3);
+                              &bs->k[bs->nk][1], &bs->k[bs->nk][2]),
+                       3);
       bs->nk++;
-    } else if (line[0] != '#' && sscanf(line, "%d %lf %lf", &band, &e, &occ) == 3) {
+    } else if (line[0] != '#' &&
+               sscanf(line, "%d %lf %lf", &band, &e, &occ) == 3) {
       assert_true(band >= 1 && band <= 32 && bs->nk > 0);
       bs->e[bs->nk - 1][band - 1] = e;
-      if (band > bs->nb) bs->nb = band;
+      if (band > bs->nb)
+        bs->nb = band;
     }
   }
   fclose(f);
@@ -169,23 +176,27 @@ static void dense_k(const imported *im, const double k[3], double drop,
       double *v;
       nh_mat_block(M, b, &key, &v);
       const double *o = nh_mat_get_block(O, key.i, key.j, key.n);
-      double ph = 2 * M_PI * (k[0] * key.n[0] + k[1] * key.n[1] + k[2] * key.n[2]);
+      double ph =
+          2 * M_PI * (k[0] * key.n[0] + k[1] * key.n[1] + k[2] * key.n[2]);
       double complex f = cexp(I * ph);
       int r0 = im->first[key.i], c0 = im->first[key.j];
       int nr = im->first[key.i + 1] - r0, nc = im->first[key.j + 1] - c0;
       for (int r = 0; r < nr; r++)
         for (int c = 0; c < nc; c++) {
           double x = v[r * nc + c], y = o ? o[r * nc + c] : 0;
-          if (fabs(x) < drop && fabs(y) < drop) continue;
+          if (fabs(x) < drop && fabs(y) < drop)
+            continue;
           /* zhegv is column-major: element (row, col) at col * n + row */
           d[(size_t)(c0 + c) * n + r0 + r] += f * x;
         }
     }
   }
   assert_int_equal(MPI_Allreduce(MPI_IN_PLACE, h, 2 * n * n, MPI_DOUBLE,
-                                 MPI_SUM, MPI_COMM_WORLD), 0);
+                                 MPI_SUM, MPI_COMM_WORLD),
+                   0);
   assert_int_equal(MPI_Allreduce(MPI_IN_PLACE, s, 2 * n * n, MPI_DOUBLE,
-                                 MPI_SUM, MPI_COMM_WORLD), 0);
+                                 MPI_SUM, MPI_COMM_WORLD),
+                   0);
 }
 
 /* All eigenvalues (Hartree, ascending); eigenvectors in h when vec. */
@@ -205,7 +216,8 @@ static void zhegv_all(int n, double complex *h, double complex *s, double *e,
 static int nearest_window(const double *e, int n, double target) {
   int lo = 0;
   for (int hi = NB; hi < n; hi++, lo++)
-    if (fabs(e[hi] - target) >= fabs(e[lo] - target)) break;
+    if (fabs(e[hi] - target) >= fabs(e[lo] - target))
+      break;
   return lo;
 }
 
@@ -255,7 +267,8 @@ static void check_bands(const char *name, int nocc, const int *kidx, int nkq) {
     for (int b = 0; b < NB; b++) {
       dmax_la = fmax(dmax_la, fabs(e[b] - ed[lo + b]) * NH_HARTREE_EV);
       if (lo + b < bs.nb) {
-        dmax_bs = fmax(dmax_bs, fabs(e[b] * NH_HARTREE_EV - bs.e[kidx[q]][lo + b]));
+        dmax_bs =
+            fmax(dmax_bs, fabs(e[b] * NH_HARTREE_EV - bs.e[kidx[q]][lo + b]));
         ncmp++;
       }
     }
@@ -263,12 +276,13 @@ static void check_bands(const char *name, int nocc, const int *kidx, int nkq) {
     double e0[NB];
     memcpy(e0, e, sizeof e);
     assert_int_equal(MPI_Bcast(e0, NB, MPI_DOUBLE, 0, MPI_COMM_WORLD), 0);
-    for (int b = 0; b < NB; b++) assert_true(e0[b] == e[b]);
+    for (int b = 0; b < NB; b++)
+      assert_true(e0[b] == e[b]);
   }
   if (nh_test_ctx()->rank == 0)
     printf("%s: %d k-points, %d bands near %.4f eV: max |dE| vs CP2K .bs "
-           "%.2e eV (%d values), vs zhegv %.2e eV\n", name, nkq, NB,
-           o.target * NH_HARTREE_EV, dmax_bs, ncmp, dmax_la);
+           "%.2e eV (%d values), vs zhegv %.2e eV\n",
+           name, nkq, NB, o.target * NH_HARTREE_EV, dmax_bs, ncmp, dmax_la);
   assert_true(ncmp >= nkq * NB / 2);
   assert_true(dmax_bs < 1e-6);
   assert_true(dmax_la < 1e-9);
@@ -326,7 +340,8 @@ static void test_drop_tol(void **state) {
     }
     if (nh_test_ctx()->rank == 0)
       printf("graphene drop_tol %.0e Ha: max |dE| vs full %.2e eV, vs zhegv "
-             "of the truncated matrices %.2e eV\n", tols[t], dfull, dla);
+             "of the truncated matrices %.2e eV\n",
+             tols[t], dfull, dla);
     assert_true(dla < 1e-9);
     /* nonzero, growing with the tolerance, below 1000 tol (in eV) */
     assert_true(dfull > 0 && dfull >= prev);
@@ -365,10 +380,12 @@ static void test_mulliken_hbn(void **state) {
     double wd[2] = {0, 0}, tot = 0;
     for (int r = 0; r < n; r++) {
       double complex sc = 0;
-      for (int q = 0; q < n; q++) sc += s0[(size_t)q * n + r] * c[q];
+      for (int q = 0; q < n; q++)
+        sc += s0[(size_t)q * n + r] * c[q];
       double p = creal(conj(c[r]) * sc);
       int a = 0;
-      while (im->first[a + 1] <= r) a++;
+      while (im->first[a + 1] <= r)
+        a++;
       wd[im->run->z[a] == 7] += p;
       tot += p;
     }
@@ -478,21 +495,24 @@ static void test_errors(void **state) {
   assert_nh_ok(nh_sparse_set_k(sp, k));
   assert_nh_ok(nh_sparse_release(sp));
   assert_nh_ok(nh_sparse_solve(sp, e2, 0, NULL, NULL));
-  for (int b = 0; b < 4; b++) assert_true(fabs(e2[b] - e[b]) < 1e-13);
+  for (int b = 0; b < 4; b++)
+    assert_true(fabs(e2[b] - e[b]) < 1e-13);
   assert_nh_fails(nh_sparse_set_k(sp, k), NH_ERR_ARG, "released");
   assert_nh_ok(nh_sparse_destroy(&sp));
 }
 
 int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_si2_bands),   cmocka_unit_test(test_graphene_bands),
-      cmocka_unit_test(test_drop_tol),    cmocka_unit_test(test_mulliken_hbn),
-      cmocka_unit_test(test_hermitian),   cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_si2_bands), cmocka_unit_test(test_graphene_bands),
+      cmocka_unit_test(test_drop_tol),  cmocka_unit_test(test_mulliken_hbn),
+      cmocka_unit_test(test_hermitian), cmocka_unit_test(test_errors),
   };
   MPI_Init(&argc, &argv);
   int fail = cmocka_run_group_tests(tests, NULL, free_fixtures), all = 0;
-  if (MPI_Allreduce(&fail, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD)) all = 1;
-  if (nh_sparse_finalize()) all = 1;
+  if (MPI_Allreduce(&fail, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD))
+    all = 1;
+  if (nh_sparse_finalize())
+    all = 1;
   MPI_Finalize();
   return all ? 1 : 0;
 }
