@@ -119,13 +119,22 @@ static nh_err read_set_header(nh_cp2k_reader *r, raw_set *s) {
              r->path, r->lineno);
     s->ncol += s->nshell[l];
   }
+  /* An exponent line holds 1 + ncol numbers; more cannot be read. */
+  NH_CHECK(1 + s->ncol <= NH_CP2K_MAXTOK, NH_ERR_FILE,
+           "%s:%d: malformed set: %d contractions, at most %d fit on a line",
+           r->path, r->lineno, s->ncol, NH_CP2K_MAXTOK - 1);
   return NH_OK;
 }
 
 static nh_err read_set_rows(nh_cp2k_reader *r, raw_set *s) {
-  int eof, w = 1 + s->ncol;
-  NH_CALL(nh_malloc((size_t)s->nexp * w * sizeof(double), &s->rows));
+  int eof, w = 1 + s->ncol, cap = 0;
   for (int p = 0; p < s->nexp; p++) {
+    /* Grown as lines arrive: a corrupt nexp must not allocate gigabytes. */
+    if (p == cap) {
+      cap = cap ? (cap > s->nexp / 2 ? s->nexp : 2 * cap)
+                : (s->nexp < 64 ? s->nexp : 64);
+      NH_CALL(nh_realloc((size_t)cap * w * sizeof(double), &s->rows));
+    }
     NH_CALL(nh_cp2k_next(r, &eof));
     NH_CHECK(!eof && !nh_cp2k_is_header(r), NH_ERR_FILE,
              "%s:%d: basis set ends early: %d exponent lines expected, "

@@ -3,6 +3,8 @@
  * one Fortran unformatted sequential record per element,
  * [int32 16][int32 row][int32 col][float64 value][int32 16], host byte order
  * (CP2K and nextham on the same little-endian machines). */
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,10 @@ static nh_err parse_binary(const char *buf, size_t size, const char *path,
              "%s: record %lld at byte %lld has index (%d, %d) < 1", path,
              (long long)k + 1, (long long)k * REC_SIZE, (int)c->row[k],
              (int)c->col[k]);
+    /* A NaN or Inf would spread through every matrix built from it. */
+    NH_CHECK(isfinite(c->val[k]), NH_ERR_FILE,
+             "%s: record %lld at byte %lld has a non-finite value", path,
+             (long long)k + 1, (long long)k * REC_SIZE);
   }
   NH_CHECK(size % REC_SIZE == 0, NH_ERR_FILE,
            "%s: truncated record %lld at byte %lld (%zu of %d bytes)", path,
@@ -85,6 +91,9 @@ static nh_err parse_text(char *buf, const char *path, nh_cp2k_csr *c) {
       NH_CHECK(ok && row >= 1 && col >= 1 && !*end, NH_ERR_FILE,
                "%s:%ld: expected 'row col value', got '%.60s'", path, lineno,
                line);
+      NH_CHECK(row <= INT32_MAX && col <= INT32_MAX && isfinite(v),
+               NH_ERR_FILE, "%s:%ld: index beyond 2^31 or non-finite value "
+               "in '%.60s'", path, lineno, line);
       c->row[n] = (int32_t)row;
       c->col[n] = (int32_t)col;
       c->val[n++] = v;

@@ -1,6 +1,7 @@
 /* Parser of CP2K's main output (.out): the parts nextham needs to interpret
  * the per-image CSR files (docs/cp2k.md lists the lines and their format). */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,9 +180,13 @@ static nh_err parse_image_table(out_reader *r, int (**images)[3], int *count) {
            "%s:%ld: expected the image table header after line %ld", r->path,
            r->lineno, head);
   nh_free(images);
-  NH_CALL(nh_malloc((size_t)n * sizeof **images, images));
-  for (int k = 0; k < n; k++) {
+  /* Grown as rows arrive: a corrupt count must not allocate gigabytes. */
+  for (int k = 0, cap = 0; k < n; k++) {
     char num[32];
+    if (k == cap) {
+      cap = cap ? (cap > n / 2 ? n : 2 * cap) : (n < 1024 ? n : 1024);
+      NH_CALL(nh_realloc((size_t)cap * sizeof **images, images));
+    }
     int *v = (*images)[k];
     NH_CHECK(next_line(r) && sscanf(r->line, "%31s %d %d %d", num, &v[0],
                                     &v[1], &v[2]) == 4,
@@ -278,7 +283,7 @@ static nh_err check_run(const nh_cp2k_run *run, int (*s_images)[3],
 static nh_err finish_run(nh_cp2k_run *run) {
   int *count = NULL;
   NH_CALL(nh_calloc((size_t)run->nkinds, sizeof *count, &count));
-  run->norb = 0;
+  long norb = 0;
   for (int a = 0; a < run->natoms; a++) {
     int k = run->kind[a];
     if (k < 0 || k >= run->nkinds) {
@@ -286,10 +291,19 @@ static nh_err finish_run(nh_cp2k_run *run) {
       NH_CHECK(0, NH_ERR_FILE, "%s: atom %d has kind %d of %d", run->out_path,
                a + 1, k + 1, run->nkinds);
     }
-    run->kinds[k].z = run->z[a];
-    run->norb += run->kinds[k].norb;
+    int z = run->z[a], kz = run->kinds[k].z;
+    if (z < 1 || z > NH_MAX_Z || (kz && kz != z) ||
+        norb + run->kinds[k].norb > INT_MAX) {
+      nh_free(&count);
+      NH_CHECK(0, NH_ERR_FILE, "%s: atom %d: atomic number %d (kind %s: %d) "
+               "out of range or orbital count beyond 2^31", run->out_path,
+               a + 1, z, run->kinds[k].name, kz);
+    }
+    run->kinds[k].z = z;
+    norb += run->kinds[k].norb;
     count[k]++;
   }
+  run->norb = (int)norb;
   for (int k = 0; k < run->nkinds; k++)
     if (count[k] != run->kinds[k].natoms) {
       int c = count[k];

@@ -4,6 +4,7 @@
  * the atoms it owns, so memory is O(own blocks + chunk), not O(file). */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -87,9 +88,18 @@ static nh_err load_structure(const char *path, hid_t g, nh_structure *s) {
                      s->z));
   NH_CALL(read_whole(path, g, "pbc", H5T_NATIVE_INT, 1, 3, 1, s->pbc));
   for (int a = 0; a < 3; a++)
-    for (int c = 0; c < 3; c++) s->lattice[a][c] = lat[a][c] / NH_BOHR_ANGSTROM;
+    for (int c = 0; c < 3; c++) {
+      NH_CHECK(isfinite(lat[a][c]), NH_ERR_FILE,
+               "%s: /structure/lattice holds a non-finite value", path);
+      s->lattice[a][c] = lat[a][c] / NH_BOHR_ANGSTROM;
+    }
   for (int a = 0; a < n; a++) {
-    for (int c = 0; c < 3; c++) s->pos[a][c] /= NH_BOHR_ANGSTROM;
+    for (int c = 0; c < 3; c++) {
+      NH_CHECK(isfinite(s->pos[a][c]), NH_ERR_FILE,
+               "%s: /structure/positions[%d] holds a non-finite value", path,
+               a);
+      s->pos[a][c] /= NH_BOHR_ANGSTROM;
+    }
     NH_CHECK(s->z[a] >= 1 && s->z[a] <= NH_MAX_Z, NH_ERR_FILE,
              "%s: /structure/numbers[%d] = %d is no element", path, a, s->z[a]);
   }
@@ -167,7 +177,8 @@ static nh_err load_element(const char *path, hid_t basis, const char *sym,
   NH_CALL_GOTO(nh_h5_dset_open(path, g, "coefficients", H5T_NATIVE_DOUBLE, 1,
                                0, &nc, &d), done);
   nh_h5_close(&d);
-  NH_CHECK_GOTO(ns >= 1 && ns < 10000 && nc == nprim, done, NH_ERR_FILE,
+  NH_CHECK_GOTO(ns >= 1 && ns < 10000 && nc == nprim && nprim < 1000000,
+                done, NH_ERR_FILE,
                 "%s: /basis/%s has %llu shells, %llu exponents and %llu "
                 "coefficients", path, sym, (unsigned long long)ns,
                 (unsigned long long)nprim, (unsigned long long)nc);
@@ -191,6 +202,12 @@ static nh_err load_element(const char *path, hid_t basis, const char *sym,
                   "%s: /basis/%s: shell %llu has l = %d and %d primitives "
                   "(%llu exponents in all)", path, sym, (unsigned long long)k,
                   ls[k], np[k], (unsigned long long)nprim);
+    for (int q = 0; q < np[k]; q++)
+      NH_CHECK_GOTO(ex[p + q] > 0 && isfinite(ex[p + q]) &&
+                        isfinite(co[p + q]), done, NH_ERR_FILE,
+                    "%s: /basis/%s: shell %llu has a non-positive or "
+                    "non-finite exponent or coefficient", path, sym,
+                    (unsigned long long)k);
     eb.shells[k] = (nh_shell){ls[k], np[k], ex + p, co + p};
     p += np[k];
     eb.norb += 2 * ls[k] + 1;
@@ -459,7 +476,15 @@ static nh_err read_owned(mat_reader *r, int a, int b) {
              "%s: /matrices/%s holds block (%" PRId64 ", %" PRId64
              ", %d %d %d) twice", r->path, r->name, p[0], p[1], n[0], n[1],
              n[2]);
-    for (int64_t e = 0; e < size; e++) v[e] *= r->scale;
+    for (int64_t e = 0; e < size; e++) {
+      /* No checksums in the file: a damaged value is caught here at least
+       * when it is no number (HDF5 stores raw IEEE doubles). */
+      NH_CHECK(isfinite(v[e]), NH_ERR_FILE,
+               "%s: /matrices/%s block (%" PRId64 ", %" PRId64 ", %d %d %d) "
+               "holds a non-finite value", r->path, r->name, p[0], p[1], n[0],
+               n[1], n[2]);
+      v[e] *= r->scale;
+    }
     NH_CALL(nh_mat_set_block(r->m, p[0], p[1], n, v));
     v += size;
   }

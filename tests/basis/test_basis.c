@@ -233,6 +233,12 @@ static void test_malformed(void **state) {
       {"Si X\n 1\n 2 2 1 1 1\n 1.0 0.5\n", ":3: malformed set"},
       {"Si X\n 1\n 2 0 0 1 1\n -1.0 0.5\n", ":4: exponent must be positive"},
       {"Si X\n 1.5\n", ":2: malformed line: number of sets must be an integer"},
+      /* found by fuzzing: counts that no line can hold, or that would make
+       * the reader allocate gigabytes before reading a single row */
+      {"Si X\n 1\n 2 0 0 2 300\n", ":3: malformed set: 300 contractions, at "
+       "most 255 fit on a line"},
+      {"Si X\n 1\n 2 0 0 1000000 1\n 1.0 0.5\n", ":4: basis set ends early: "
+       "1000000 exponent lines expected, found 1"},
   };
   nh_basis *b = NULL;
   assert_nh_ok(nh_basis_create(&b));

@@ -226,6 +226,21 @@ static void test_out_errors(void **state) {
   snprintf(expect, sizeof expect, "%s:%d: cannot read the atom line", bad,
            atom);
   assert_nh_fails(nh_cp2k_read_run(ctx, bad, &r), NH_ERR_FILE, expect);
+  /* found by fuzzing: an atomic number beyond the periodic table (later
+   * an index into nh_basis.elem) or one kind with two elements */
+  copy_edited(src, bad, atom, 0, "      2    1 Si  140      1.357500      "
+              "1.357500      1.357500   4.0000  28.0855\n");
+  assert_nh_fails(nh_cp2k_read_run(ctx, bad, &r), NH_ERR_FILE,
+                  "atom 2: atomic number 140 (kind Si: 14) out of range");
+  copy_edited(src, bad, atom, 0, "      2    1 Ge   32      1.357500      "
+              "1.357500      1.357500   4.0000  28.0855\n");
+  assert_nh_fails(nh_cp2k_read_run(ctx, bad, &r), NH_ERR_FILE,
+                  "atom 2: atomic number 32 (kind Si: 14)");
+  /* a huge image count with a short table fails without allocating it */
+  copy_edited(src, bad, ks, 0, " KS CSR write| 2000000000 periodic images\n");
+  snprintf(expect, sizeof expect, "ends after 357 of 2000000000 images");
+  assert_nh_fails(nh_cp2k_read_run(ctx, bad, &r), NH_ERR_FILE, expect);
+  assert_null(r);
   unlink(bad);
   unlink(bad2);
 }
@@ -331,6 +346,24 @@ static void test_csr_errors(void **state) {
   fclose(f);
   snprintf(expect, sizeof expect, "%s:3: expected 'row col value'", bad);
   assert_nh_fails(nh_cp2k_csr_read(bad, &c), NH_ERR_FILE, expect);
+  /* found by fuzzing: NaN/Inf values and indices beyond int32 were taken */
+  f = fopen(bad, "w");
+  fprintf(f, "  1  1  0.5E+000\n  1  2  nan\n");
+  fclose(f);
+  snprintf(expect, sizeof expect, "%s:2: index beyond 2^31 or non-finite "
+           "value", bad);
+  assert_nh_fails(nh_cp2k_csr_read(bad, &c), NH_ERR_FILE, expect);
+  f = fopen(bad, "w");
+  fprintf(f, "  1  4294967297  0.5E+000\n");
+  fclose(f);
+  snprintf(expect, sizeof expect, "%s:1: index beyond 2^31", bad);
+  assert_nh_fails(nh_cp2k_csr_read(bad, &c), NH_ERR_FILE, expect);
+  t->val[1] = INFINITY;
+  write_binary(bad, t, 3, 0);
+  snprintf(expect, sizeof expect, "%s: record 2 at byte 24 has a non-finite "
+           "value", bad);
+  assert_nh_fails(nh_cp2k_csr_read(bad, &c), NH_ERR_FILE, expect);
+  assert_null(c);
   unlink(bad);
   assert_nh_fails(nh_cp2k_csr_read("/nonexistent.csr", &c), NH_ERR_FILE,
                   "cannot open CP2K CSR file /nonexistent.csr");

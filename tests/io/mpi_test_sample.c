@@ -5,6 +5,8 @@
  * structures with the DZVP basis; block values are a known function of
  * (i, j, n, row, col). */
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -338,7 +340,7 @@ static void test_empty_matrix(void **state) {
 
 /* Damages a copy of a good file on rank 0 with serial HDF5. */
 enum { CUT_HALF, DROP_VALUES, SHORT_OFFSETS, BAD_OFFSET, DUPLICATE,
-       BAD_FORMAT, NEW_VERSION };
+       NAN_VALUE, BAD_FORMAT, NEW_VERSION };
 
 static void copy_file(const char *from, const char *to, double fraction) {
   FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
@@ -404,6 +406,16 @@ static void damage(const char *good, const char *bad, int how) {
     H5Sclose(fs);
     H5Sclose(ms);
     H5Dclose(d);
+  } else if (how == NAN_VALUE) { /* values[1] := NaN */
+    hid_t d = H5Dopen2(f, "/matrices/S/values", H5P_DEFAULT);
+    double v = NAN;
+    hsize_t st = 1, cnt = 1;
+    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, &cnt, NULL);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &st, NULL, &cnt, NULL);
+    assert_true(H5Dwrite(d, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, &v) >= 0);
+    H5Sclose(fs);
+    H5Sclose(ms);
+    H5Dclose(d);
   } else if (how == BAD_FORMAT) {
     H5Adelete(f, "format");
     assert_nh_ok(nh_h5_attr_write_str(bad, f, "format", "deeph"));
@@ -431,6 +443,8 @@ static void test_corrupt_files(void **state) {
       {BAD_OFFSET, NH_ERR_FILE,
        "has 170 values in offsets, expected norb(i) x norb(j) = 169"},
       {DUPLICATE, NH_ERR_FILE, "twice"},
+      /* found by tools/fuzz/run-corrupt-sample.sh: NaN was read as data */
+      {NAN_VALUE, NH_ERR_FILE, "holds a non-finite value"},
       {BAD_FORMAT, NH_ERR_FILE, "format is 'deeph', expected 'nextham-sample'"},
       {NEW_VERSION, NH_ERR_FILE, "newer nextham (sample format version 2"},
   };
@@ -466,6 +480,83 @@ static void test_corrupt_files(void **state) {
                   NH_ERR_FILE, "expected norb(i) x norb(j) = 16");
   nh_domain_destroy(&dom2);
   nh_basis_destroy(&b2);
+  nh_domain_destroy(&dom);
+  nh_structure_destroy(&s);
+  cleanup(ctx, good);
+  cleanup(ctx, bad);
+}
+
+/* Reads everything of a file that may be damaged: each read either fails
+ * with a message or gives data that passes the reader's checks. */
+static void read_damaged(const nh_ctx *ctx, const char *path,
+                         const nh_domain *dom) {
+  nh_structure *s = NULL;
+  nh_basis *b = NULL;
+  nh_mat *m = NULL;
+  const char *names[2] = {"S", "H"};
+  nh_err e = nh_sample_read_structure(ctx, path, &s);
+  if (!e) e = nh_sample_read_basis(ctx, path, &b);
+  for (int k = 0; k < 2 && !e; k++) {
+    e = nh_sample_read_matrix(path, names[k], dom, basis, 1.0, &m);
+    double mx = 0;
+    if (!e) assert_nh_ok(nh_mat_norm_max(m, &mx));
+    assert_true(isfinite(mx));
+    nh_mat_destroy(&m);
+  }
+  if (e) {
+    assert_non_null(strstr(nh_error_message(), path));
+    nh_error_clear();
+  }
+  assert_null(m);
+  nh_structure_destroy(&s);
+  nh_basis_destroy(&b);
+}
+
+/* A fixed sequence of damaged copies (a deterministic slice of
+ * tools/fuzz/run-corrupt-sample.sh): 16-byte bursts at pseudo-random
+ * places and truncations; nothing may crash, hang or read NaN, and every
+ * truncated file must be refused. */
+static void test_damaged_bytes(void **state) {
+  (void)state;
+  const nh_ctx *ctx = nh_test_ctx();
+  nh_structure *s = silicon(2);
+  const char *good = fname("dmg-good"), *bad = fname("dmg-bad");
+  write_file(ctx, good, s);
+  nh_domain *dom = NULL;
+  assert_nh_ok(nh_domain_create(ctx, s, NULL, RCUT, &dom));
+  FILE *f = fopen(good, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  unsigned char *buf = malloc((size_t)n);
+  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  uint64_t x = 88172645463325252ull; /* xorshift64, same on every rank */
+  for (int round = 0; round < 40; round++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    int cut = round % 4 == 3;
+    long at = (long)(x % (uint64_t)n);
+    if (ctx->rank == 0) {
+      unsigned char *c = malloc((size_t)n);
+      memcpy(c, buf, (size_t)n);
+      for (int k = 0; k < 16 && !cut; k++)
+        c[(at + k) % n] = (unsigned char)(x >> (k % 8 * 8));
+      f = fopen(bad, "wb");
+      fwrite(c, 1, (size_t)(cut ? at : n), f);
+      fclose(f);
+      free(c);
+    }
+    MPI_Barrier(ctx->comm);
+    if (cut) {
+      nh_structure *t = NULL;
+      assert_int_equal(nh_sample_read_structure(ctx, bad, &t), NH_ERR_FILE);
+      nh_error_clear();
+    } else {
+      read_damaged(ctx, bad, dom);
+    }
+  }
+  free(buf);
   nh_domain_destroy(&dom);
   nh_structure_destroy(&s);
   cleanup(ctx, good);
@@ -520,6 +611,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_abort_keeps_old_file),
     cmocka_unit_test(test_empty_matrix),
     cmocka_unit_test(test_corrupt_files),
+    cmocka_unit_test(test_damaged_bytes),
     cmocka_unit_test(test_info),
 };
 
