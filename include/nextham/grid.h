@@ -100,6 +100,12 @@ nh_err nh_grid_h0_add(const nh_domain *dom, const nh_basis *b,
 void nh_grid_species_atom(const nh_atom *atom, const nh_gth *gth,
                           nh_grid_species *sp);
 
+/* nh_grid_halo for the species of nh_grid_h0_add (same arguments). */
+double nh_grid_h0_halo(const nh_basis *b,
+                       const nh_atom *const atom[NH_MAX_Z + 1],
+                       const nh_gth *const gth[NH_MAX_Z + 1],
+                       const nh_grid_opts *o);
+
 /* The halo (bohr) a domain needs for nh_grid_integrate with basis b,
  * species sp (may be NULL: basis only) and options o: the largest basis
  * function radius plus the larger of that and the potential radii, plus

@@ -523,19 +523,39 @@ void nh_grid_species_atom(const nh_atom *atom, const nh_gth *gth,
     sp->core = (nh_grid_fn){gth_core, gth, core_radius(gth)};
 }
 
+/* The species of every element with an atom, into store/sp. */
+static void h0_species(const nh_atom *const atom[NH_MAX_Z + 1],
+                       const nh_gth *const gth[NH_MAX_Z + 1],
+                       nh_grid_species *store,
+                       const nh_grid_species *sp[NH_MAX_Z + 1]) {
+  for (int z = 0; z <= NH_MAX_Z; z++) {
+    sp[z] = NULL;
+    if (z && atom[z]) {
+      nh_grid_species_atom(atom[z], gth ? gth[z] : NULL, &store[z]);
+      sp[z] = &store[z];
+    }
+  }
+}
+
+double nh_grid_h0_halo(const nh_basis *b,
+                       const nh_atom *const atom[NH_MAX_Z + 1],
+                       const nh_gth *const gth[NH_MAX_Z + 1],
+                       const nh_grid_opts *o) {
+  nh_grid_species store[NH_MAX_Z + 1];
+  const nh_grid_species *sp[NH_MAX_Z + 1];
+  h0_species(atom, gth, store, sp);
+  return nh_grid_halo(b, sp, o);
+}
+
 nh_err nh_grid_h0_add(const nh_domain *dom, const nh_basis *b,
                       const nh_atom *const atom[NH_MAX_Z + 1],
                       const nh_gth *const gth[NH_MAX_Z + 1],
                       const nh_grid_opts *o, nh_mat *h0, nh_grid_stats *stats) {
   nh_err err = NH_OK;
   nh_grid_species *store = NULL;
-  const nh_grid_species *sp[NH_MAX_Z + 1] = {0};
+  const nh_grid_species *sp[NH_MAX_Z + 1];
   NH_CALL(nh_calloc(NH_MAX_Z + 1, sizeof *store, &store));
-  for (int z = 1; z <= NH_MAX_Z; z++)
-    if (atom[z]) {
-      nh_grid_species_atom(atom[z], gth ? gth[z] : NULL, &store[z]);
-      sp[z] = &store[z];
-    }
+  h0_species(atom, gth, store, sp);
   NH_CALL_GOTO(nh_grid_integrate(dom, b, sp, NH_GRID_VNA | NH_GRID_VXC, o, h0,
                                  stats),
                out);

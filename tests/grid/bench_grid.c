@@ -95,13 +95,16 @@ static void run(const nh_ctx *ctx, const nh_structure *s, const nh_basis *b,
       nh_grid_species_atom(ATOM[z], &GTH[z], &sp[z]);
       spp[z] = &sp[z];
     }
-  CHECK(nh_domain_create(ctx, s, NULL, nh_grid_halo(b, spp, &o), dom));
-  nh_basis_norb_table(b, norb);
-  CHECK(nh_mat_create(*dom, norb, "V", m));
-  const char *t = getenv("NH_GRID_TERMS"); /* 1 V_na, 2 V_xc, 3 both */
   const nh_gth *gth[NH_MAX_Z + 1];
   for (int z = 0; z <= NH_MAX_Z; z++)
     gth[z] = ATOM[z] ? &GTH[z] : NULL;
+  double halo = nh_grid_h0_halo(b, (const nh_atom *const *)ATOM, gth, &o);
+  if (fabs(halo - nh_grid_halo(b, spp, &o)) > 1e-12)
+    MPI_Abort(MPI_COMM_WORLD, 2);
+  CHECK(nh_domain_create(ctx, s, NULL, halo, dom));
+  nh_basis_norb_table(b, norb);
+  CHECK(nh_mat_create(*dom, norb, "V", m));
+  const char *t = getenv("NH_GRID_TERMS"); /* 1 V_na, 2 V_xc, 3 both */
   clock_t c0 = clock();
   if (t) /* one term */
     CHECK(nh_grid_integrate(*dom, b, spp, atoi(t), &o, *m, st));
