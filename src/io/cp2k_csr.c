@@ -117,8 +117,13 @@ nh_err nh_cp2k_csr_read(const char *path, nh_cp2k_csr **csr) {
   if (size >= 4) memcpy(&marker, buf, 4);
   if (marker == REC_PAYLOAD)
     NH_CALL_GOTO(parse_binary(buf, size, path, *csr), done);
-  else
+  else {
+    /* The text parser stops at a NUL byte; the rest would be lost. */
+    NH_CHECK_GOTO(strlen(buf) == size, done, NH_ERR_FILE,
+                  "%s: NUL byte at offset %zu in a text CSR file", path,
+                  strlen(buf));
     NH_CALL_GOTO(parse_text(buf, path, *csr), done);
+  }
 done:
   fclose(f);
   nh_free(&buf);

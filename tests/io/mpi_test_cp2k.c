@@ -358,6 +358,13 @@ static void test_csr_errors(void **state) {
   fclose(f);
   snprintf(expect, sizeof expect, "%s:1: index beyond 2^31", bad);
   assert_nh_fails(nh_cp2k_csr_read(bad, &c), NH_ERR_FILE, expect);
+  f = fopen(bad, "w");
+  fprintf(f, "  1  1  0.5E+000\n");
+  fputc('\0', f);
+  fprintf(f, "  1  2  0.25E+000\n");
+  fclose(f);
+  snprintf(expect, sizeof expect, "%s: NUL byte at offset 17", bad);
+  assert_nh_fails(nh_cp2k_csr_read(bad, &c), NH_ERR_FILE, expect);
   t->val[1] = INFINITY;
   write_binary(bad, t, 3, 0);
   snprintf(expect, sizeof expect, "%s: record 2 at byte 24 has a non-finite "
