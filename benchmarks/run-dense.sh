@@ -59,14 +59,20 @@ tail -n +"$(grep -n '^# ' "$LOG" | tail -1 | cut -d: -f1)" "$LOG" | awk '
   /^RESULT/ {
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     key = v["norb"]
-    if (v["solver"] == "elpa2") { te[key] = v["t_kpoint"]; cells[key] = v["cells"]; nb[key] = v["nbands"]; order[++n] = key }
-    else { ts[key] = v["t_kpoint"]; mem[key] = v["peak_mib"]; dd[key] = v["ediff_ev"] }
+    if (v["solver"] == "elpa2") {
+      te[key] = v["t_kpoint"]; ce[key] = v["t_cpu"]; cells[key] = v["cells"]
+      nb[key] = v["nbands"]; order[++n] = key
+    } else {
+      ts[key] = v["t_kpoint"]; cs[key] = v["t_cpu"]; mem[key] = v["peak_mib"]
+      dd[key] = v["ediff_ev"]
+    }
   }
   END {
-    print "| cells | orbitals | bands | ELPA 2-stage (s) | pzhegvx (s) | pzhegvx / ELPA | max |dE| (eV) | peak MiB/rank |"
+    print "| cells | orbitals | bands | ELPA 2-stage wall / CPU (s) | pzhegvx wall / CPU (s) | pzhegvx / ELPA (CPU) | max \\|dE\\| (eV) | peak MiB/rank |"
     print "|---|---|---|---|---|---|---|---|"
     for (i = 1; i <= n; i++) {
       k = order[i]
-      printf "| %s | %s | %s | %s | %s | %.2f | %s | %s |\n", cells[k], k, nb[k], te[k], ts[k], ts[k] / te[k], dd[k], mem[k]
+      r = (ce[k] > 0 && cs[k] != "") ? sprintf("%.2f", cs[k] / ce[k]) : "-"
+      printf "| %s | %s | %s | %s / %s | %s / %s | %s | %s | %s |\n", cells[k], k, nb[k], te[k], ce[k], ts[k], cs[k], r, dd[k], mem[k]
     }
   }'
