@@ -9,7 +9,9 @@
 # `make benchmarks`). Results are appended to LOG (default
 # sparse-results.log) as RESULT lines, and a Markdown table is printed.
 # Sizes: M x M x 1 supercells of CP2K's 2-atom graphene (DZVP, 13 orbitals
-# per atom): M = 32, 64, 128 give 2,048, 8,192 and 32,768 atoms. Each size
+# per atom): M = 16, 32, 64, 128 give 512, 2,048, 8,192 and 32,768 atoms
+# (default "16 32 64"; 8,192 atoms need about 16 GB, 32,768 far more, see
+# benchmarks/README.md). Each size
 # runs with the drop tolerances in NH_BENCH_DROPS (default "1e-4 1e-5",
 # Hartree; 0 keeps every element). Every process is limited to
 # NH_BENCH_MAX_GIB / ranks of virtual memory (default 14 GiB in total), so
@@ -22,7 +24,7 @@ LOG=${2:-sparse-results.log}
 BENCH=$BUILD/benchmarks/bench_sparse
 NP=${NH_BENCH_RANKS:-2}
 MAXGIB=${NH_BENCH_MAX_GIB:-14}
-SIZES=${NH_BENCH_SIZES:-"32 64 128"}
+SIZES=${NH_BENCH_SIZES:-"16 32 64"}
 DROPS=${NH_BENCH_DROPS:-"1e-4 1e-5"}
 MPIEXEC=${MPIEXEC:-mpiexec}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
