@@ -114,11 +114,13 @@ nh_err nh_mat_reserve(nh_mat *m, int64_t nblocks, int64_t nvalues) {
 
 static nh_err mat_copy(const nh_mat *src, int copy_values, nh_mat *m) {
   NH_CALL(nh_mat_reserve(m, src->nblk, src->nval));
-  memcpy(m->blk, src->blk, (size_t)src->nblk * sizeof *m->blk);
-  if (copy_values)
-    memcpy(m->val, src->val, (size_t)src->nval * sizeof *m->val);
-  else
-    memset(m->val, 0, (size_t)src->nval * sizeof *m->val);
+  if (src->nblk) { /* an empty matrix may hold NULL arrays */
+    memcpy(m->blk, src->blk, (size_t)src->nblk * sizeof *m->blk);
+    if (copy_values)
+      memcpy(m->val, src->val, (size_t)src->nval * sizeof *m->val);
+    else
+      memset(m->val, 0, (size_t)src->nval * sizeof *m->val);
+  }
   m->nblk = src->nblk;
   m->nval = src->nval;
   m->sorted = src->sorted;

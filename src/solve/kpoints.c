@@ -286,11 +286,13 @@ nh_err nh_kpath_auto(const nh_structure *s, double symprec, int *np,
   *np = 0;
   *pts = NULL;
   NH_CALL(find_lattice(s, symprec, &lat, P, abc));
-  const sc_lattice *L = &lattices[lat == LAT_GENERIC ? LAT_ORC : lat];
+  const sc_lattice *L;
   if (lat == LAT_BCT || lat == LAT_RHL) { /* points depend on the shape */
     Lbct = lat == LAT_BCT ? bct_lattice(abc[0], abc[2], bct)
                           : rhl_lattice(abc[0], abc[2], bct);
     L = &Lbct;
+  } else { /* BCT and RHL have no entry in the fixed table */
+    L = &lattices[lat == LAT_GENERIC ? LAT_ORC : lat];
   }
   if (lat == LAT_GENERIC) /* the cell's own axes */
     memcpy(P, (double[3][3])ID3, sizeof P);
