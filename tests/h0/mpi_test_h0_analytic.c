@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nhtest.h"
+#include "nhtest_fixture.h"
 #include "nextham/cp2k.h"
 #include "nextham/h0.h"
 #include "nextham/sample.h"
@@ -18,42 +18,6 @@
  * Fixtures: rank 0 unpacks the CSR files of a CP2K run into a temporary
  * directory (once per program).
  * ------------------------------------------------------------------------- */
-static char tmpdir[256];
-
-static void remove_tmpdir(void) {
-  char cmd[512];
-  if (!tmpdir[0]) return;
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmpdir);
-}
-
-static const char *unpacked(const char *name) {
-  static char out[512];
-  const nh_ctx *ctx = nh_test_ctx();
-  if (!tmpdir[0]) {
-    if (ctx->rank == 0) {
-      snprintf(tmpdir, sizeof tmpdir, "/tmp/nh-test-h0-XXXXXX");
-      assert_non_null(mkdtemp(tmpdir));
-      atexit(remove_tmpdir);
-    }
-    MPI_Bcast(tmpdir, sizeof tmpdir, MPI_CHAR, 0, MPI_COMM_WORLD);
-  }
-  int rc = 0;
-  if (ctx->rank == 0) {
-    char cmd[2048];
-    const char *src = nh_test_path("tests/data/cp2k");
-    snprintf(cmd, sizeof cmd,
-             "mkdir -p '%s/%s' && cp '%s/%s/%s.out' '%s/%s/%s.inp' '%s/%s/' && "
-             "tar -xJf '%s/%s/%s-csr.tar.xz' -C '%s/%s'",
-             tmpdir, name, src, name, name, src, name, name, tmpdir, name, src,
-             name, name, tmpdir, name);
-    rc = system(cmd);
-  }
-  MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  assert_int_equal(rc, 0);
-  snprintf(out, sizeof out, "%s/%s/%s.out", tmpdir, name, name);
-  return out;
-}
 
 /* Basis options that select what a CP2K run used, kind by kind. */
 static void opts_of_run(const nh_cp2k_run *run, nh_h0_basis_opts *o) {
@@ -91,7 +55,7 @@ static void check_cp2k_overlap(const char *name) {
   nh_domain *dom;
   nh_h0_parts parts;
   nh_mat *ref, *diff;
-  assert_nh_ok(nh_cp2k_read_run(ctx, unpacked(name), &run));
+  assert_nh_ok(nh_cp2k_read_run(ctx, nh_test_fixture(name), &run));
   assert_nh_ok(nh_cp2k_structure(ctx, run, &s));
   opts_of_run(run, &bo);
   nh_h0_opts_default(&o);
@@ -572,10 +536,10 @@ static void task_on(MPI_Comm comm, const char *guess_out);
 /* Si2 has two atoms: the task runs on at most two ranks. */
 static void test_task(void **state) {
   (void)state;
-  const char *guess = unpacked("si2-guess");
+  const char *guess = nh_test_fixture("si2-guess");
   char guess_out[512];
   snprintf(guess_out, sizeof guess_out, "%s", guess);
-  unpacked("si2");
+  nh_test_fixture("si2");
   MPI_Comm comm;
   int in = nh_test_ctx()->rank < 2;
   MPI_Comm_split(MPI_COMM_WORLD, in, 0, &comm);
@@ -588,7 +552,7 @@ static void task_on(MPI_Comm comm, const char *guess_out) {
   assert_nh_ok(nh_ctx_init(comm, &tctx));
   tctx.verbosity = 0;
   char text[2048], out[512];
-  snprintf(out, sizeof out, "%s/si2-h0.h5", tmpdir);
+  snprintf(out, sizeof out, "%s/si2-h0.h5", nh_test_tmpdir());
   snprintf(text, sizeof text,
            "task = 'h0'\n[structure]\nfile = '%s'\n[h0]\noutput = '%s'\n"
            "write_parts = true\natom = 'basis'\n[grid]\nspacing = 0.25\n",

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nhtest.h"
+#include "nhtest_fixture.h"
 #include "nextham/cp2k.h"
 #include "nextham/sample.h"
 
@@ -16,48 +16,6 @@
  * Fixtures
  * ------------------------------------------------------------------------- */
 
-static char tmpdir[256];
-
-static void remove_tmpdir(void) {
-  char cmd[512];
-  if (!tmpdir[0]) return;
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0) fprintf(stderr, "cannot remove %s\n", tmpdir);
-}
-
-/* Collective: unpacks fixture `name` (once) and returns the path of its
- * .out in the temporary directory. */
-static const char *unpacked(const char *name) {
-  static char unpacked_names[8][32], out[8][512];
-  static int n;
-  const nh_ctx *ctx = nh_test_ctx();
-  for (int k = 0; k < n; k++)
-    if (strcmp(unpacked_names[k], name) == 0) return out[k];
-  if (!tmpdir[0]) {
-    if (ctx->rank == 0) {
-      snprintf(tmpdir, sizeof tmpdir, "/tmp/nh-test-cp2k-XXXXXX");
-      assert_non_null(mkdtemp(tmpdir));
-      atexit(remove_tmpdir);
-    }
-    MPI_Bcast(tmpdir, sizeof tmpdir, MPI_CHAR, 0, MPI_COMM_WORLD);
-  }
-  int rc = 0;
-  if (ctx->rank == 0) {
-    char cmd[2048];
-    const char *src = nh_test_path("tests/data/cp2k");
-    snprintf(cmd, sizeof cmd,
-             "mkdir -p '%s/%s' && cp '%s/%s/%s.out' '%s/%s/%s.inp' '%s/%s/' && "
-             "tar -xJf '%s/%s/%s-csr.tar.xz' -C '%s/%s'",
-             tmpdir, name, src, name, name, src, name, name, tmpdir, name, src,
-             name, name, tmpdir, name);
-    rc = system(cmd);
-  }
-  MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  assert_int_equal(rc, 0);
-  snprintf(unpacked_names[n], sizeof unpacked_names[n], "%s", name);
-  snprintf(out[n], sizeof out[n], "%s/%s/%s.out", tmpdir, name, name);
-  return out[n++];
-}
 
 static const char *packed_out(const char *name) {
   static char buf[4][512];
@@ -271,12 +229,12 @@ static void write_binary(const char *path, const nh_cp2k_csr *c, int64_t n,
 static void test_csr_text_binary(void **state) {
   (void)state;
   const nh_ctx *ctx = nh_test_ctx();
-  const char *out = unpacked("si2"), *out0 = unpacked("si2-guess");
+  const char *out = nh_test_fixture("si2"), *out0 = nh_test_fixture("si2-guess");
   nh_cp2k_run *r = NULL, *r0 = NULL;
   assert_nh_ok(nh_cp2k_read_run(ctx, out, &r));
   assert_nh_ok(nh_cp2k_read_run(ctx, out0, &r0));
   char path[1024], path0[1024], bin[512];
-  snprintf(bin, sizeof bin, "%s/bin-%d.csr", tmpdir, ctx->rank);
+  snprintf(bin, sizeof bin, "%s/bin-%d.csr", nh_test_tmpdir(), ctx->rank);
   double maxdiff = 0;
   int64_t total = 0;
   for (int img = 1; img <= r->nimages; img += ctx->size) {
@@ -317,14 +275,14 @@ static void test_csr_text_binary(void **state) {
 static void test_csr_errors(void **state) {
   (void)state;
   const nh_ctx *ctx = nh_test_ctx();
-  const char *out = unpacked("si2");
+  const char *out = nh_test_fixture("si2");
   nh_cp2k_run *r = NULL;
   nh_cp2k_csr *t = NULL, *c = NULL;
   char path[1024], bad[512], expect[700];
   assert_nh_ok(nh_cp2k_read_run(ctx, out, &r));
   assert_nh_ok(nh_cp2k_csr_path(r, "KS", 1, path, sizeof path));
   assert_nh_ok(nh_cp2k_csr_read(path, &t));
-  snprintf(bad, sizeof bad, "%s/bad-%d.csr", tmpdir, ctx->rank);
+  snprintf(bad, sizeof bad, "%s/bad-%d.csr", nh_test_tmpdir(), ctx->rank);
   /* truncated binary record */
   write_binary(bad, t, 3, 1);
   snprintf(expect, sizeof expect, "%s: truncated record 4 at byte 72", bad);
@@ -568,7 +526,7 @@ static void check_reference(const imported *im, const int n[3], int oi,
 static void test_import_si2(void **state) {
   (void)state;
   imported im;
-  import_run(unpacked("si2"), &im);
+  import_run(nh_test_fixture("si2"), &im);
   double trS, trH, symS, symH;
   check_against_raw(&im, "S", im.S, &trS);
   check_against_raw(&im, "KS", im.H, &trH);
@@ -592,7 +550,7 @@ static void test_import_si2(void **state) {
 static void test_import_graphene(void **state) {
   (void)state;
   imported im;
-  import_run(unpacked("graphene"), &im);
+  import_run(nh_test_fixture("graphene"), &im);
   /* the structure came from the input file: exact cell, not 3 decimals */
   assert_true(fabs(im.s->lattice[1][1] * NH_BOHR_ANGSTROM - 2.1304224933) <
               1e-12);
@@ -619,13 +577,13 @@ static void test_import_graphene(void **state) {
 static void test_structure_sources(void **state) {
   (void)state;
   const nh_ctx *ctx = nh_test_ctx();
-  unpacked("graphene");
+  nh_test_fixture("graphene");
   char dir[400], out[600], cmd[2000];
-  snprintf(dir, sizeof dir, "%s/geo", tmpdir);
+  snprintf(dir, sizeof dir, "%s/geo", nh_test_tmpdir());
   snprintf(out, sizeof out, "%s/graphene.out", dir);
   if (ctx->rank == 0) {
     snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/graphene/graphene.out %s/",
-             dir, tmpdir, dir);
+             dir, nh_test_tmpdir(), dir);
     assert_int_equal(system(cmd), 0);
   }
   MPI_Barrier(MPI_COMM_WORLD);
@@ -639,7 +597,7 @@ static void test_structure_sources(void **state) {
   MPI_Barrier(MPI_COMM_WORLD);
   if (ctx->rank == 0) {
     snprintf(cmd, sizeof cmd, "sed 's/1.4202816622/1.4302816622/' "
-             "%s/graphene/graphene.inp > %s/graphene.inp", tmpdir, dir);
+             "%s/graphene/graphene.inp > %s/graphene.inp", nh_test_tmpdir(), dir);
     assert_int_equal(system(cmd), 0);
   }
   MPI_Barrier(MPI_COMM_WORLD);
@@ -654,7 +612,7 @@ static void test_structure_sources(void **state) {
 static void test_import_h2o(void **state) {
   (void)state;
   imported im;
-  import_run(unpacked("h2o"), &im);
+  import_run(nh_test_fixture("h2o"), &im);
   double trS, trH, symS;
   check_against_raw(&im, "S", im.S, &trS);
   check_against_raw(&im, "KS", im.H, &trH);
@@ -682,10 +640,10 @@ static void test_import_guess(void **state) {
   (void)state;
   const nh_ctx *ctx = nh_test_ctx();
   imported im;
-  import_run(unpacked("si2"), &im);
+  import_run(nh_test_fixture("si2"), &im);
   nh_cp2k_run *r0 = NULL, *rg = NULL;
   nh_mat *H0 = NULL, *S0 = NULL;
-  assert_nh_ok(nh_cp2k_read_run(ctx, unpacked("si2-guess"), &r0));
+  assert_nh_ok(nh_cp2k_read_run(ctx, nh_test_fixture("si2-guess"), &r0));
   assert_nh_ok(nh_cp2k_check_same_system(im.run, r0));
   assert_nh_ok(nh_cp2k_read_run(ctx, packed_out("graphene"), &rg));
   assert_nh_fails(nh_cp2k_check_same_system(im.run, rg), NH_ERR_INPUT,
@@ -719,7 +677,7 @@ static void test_import_guess(void **state) {
 static void test_import_errors(void **state) {
   (void)state;
   const nh_ctx *ctx = nh_test_ctx();
-  const char *out = unpacked("si2");
+  const char *out = nh_test_fixture("si2");
   imported im;
   memset(&im, 0, sizeof im);
   double range;
@@ -731,11 +689,11 @@ static void test_import_errors(void **state) {
   assert_nh_ok(nh_domain_create(ctx, im.s, NULL, range, &im.dom));
   /* a run directory with image 200 of S missing */
   char dir[300], cmd[2400], missing[400];
-  snprintf(dir, sizeof dir, "%s/si2-missing", tmpdir);
+  snprintf(dir, sizeof dir, "%s/si2-missing", nh_test_tmpdir());
   snprintf(missing, sizeof missing, "%s/si2-S_SPIN_1_R_200-1_0.csr", dir);
   if (ctx->rank == 0) {
     snprintf(cmd, sizeof cmd, "mkdir -p %s && ln -sf %s/si2/* %s/ && rm %s",
-             dir, tmpdir, dir, missing);
+             dir, nh_test_tmpdir(), dir, missing);
     assert_int_equal(system(cmd), 0);
   }
   MPI_Barrier(MPI_COMM_WORLD);
@@ -751,7 +709,7 @@ static void test_import_errors(void **state) {
     /* the directory holds symbolic links: replace the link, not its target */
     snprintf(cmd, sizeof cmd, "rm %s/si2-S_SPIN_1_R_1-1_0.csr && grep -v "
              "'^ *2[0-9] ' %s/si2/si2-S_SPIN_1_R_1-1_0.csr > "
-             "%s/si2-S_SPIN_1_R_1-1_0.csr", dir, tmpdir, dir);
+             "%s/si2-S_SPIN_1_R_1-1_0.csr", dir, nh_test_tmpdir(), dir);
     assert_int_equal(system(cmd), 0);
   }
   MPI_Barrier(MPI_COMM_WORLD);
@@ -787,10 +745,10 @@ static void test_convert(void **state) {
   (void)state;
   const nh_ctx *ctx = nh_test_ctx();
   imported im;
-  import_run(unpacked("si2"), &im);
-  const char *out0 = unpacked("si2-guess");
+  import_run(nh_test_fixture("si2"), &im);
+  const char *out0 = nh_test_fixture("si2-guess");
   char h5[400];
-  snprintf(h5, sizeof h5, "%s/si2.h5", tmpdir);
+  snprintf(h5, sizeof h5, "%s/si2.h5", nh_test_tmpdir());
   assert_nh_ok(nh_cp2k_convert(ctx, im.run->out_path, out0, h5));
   int count;
   char(*names)[64] = NULL;
@@ -817,8 +775,8 @@ static void test_convert(void **state) {
   nh_mat_destroy(&H);
   nh_mat_destroy(&S);
   /* H0 from a run of another system is refused, and no file is left */
-  snprintf(h5, sizeof h5, "%s/bad.h5", tmpdir);
-  assert_nh_fails(nh_cp2k_convert(ctx, im.run->out_path, unpacked("graphene"),
+  snprintf(h5, sizeof h5, "%s/bad.h5", nh_test_tmpdir());
+  assert_nh_fails(nh_cp2k_convert(ctx, im.run->out_path, nh_test_fixture("graphene"),
                                   h5),
                   NH_ERR_INPUT, "have different cells");
   assert_int_equal(access(h5, F_OK), -1);

@@ -12,7 +12,7 @@
 
 #include "../../src/solve/sparseimpl.h"
 #include "nextham/cp2k.h"
-#include "nhtest.h"
+#include "nhtest_fixture.h"
 
 void zhegv_(const int *itype, const char *jobz, const char *uplo, const int *n,
             double complex *a, const int *lda, double complex *b,
@@ -25,45 +25,6 @@ void zhegv_(const int *itype, const char *jobz, const char *uplo, const int *n,
  * Fixtures: unpacked once by rank 0 into a temporary directory
  * ------------------------------------------------------------------------- */
 
-static char tmpdir[256];
-
-static void remove_tmpdir(void) {
-  char cmd[512];
-  if (!tmpdir[0])
-    return;
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "cannot remove %s\n", tmpdir);
-}
-
-static const char *unpacked(const char *name) {
-  static char out[512];
-  const nh_ctx *ctx = nh_test_ctx();
-  if (!tmpdir[0]) {
-    if (ctx->rank == 0) {
-      snprintf(tmpdir, sizeof tmpdir, "/tmp/nh-test-sparse-XXXXXX");
-      assert_non_null(mkdtemp(tmpdir));
-      atexit(remove_tmpdir);
-    }
-    assert_int_equal(
-        MPI_Bcast(tmpdir, sizeof tmpdir, MPI_CHAR, 0, MPI_COMM_WORLD), 0);
-  }
-  int rc = 0;
-  if (ctx->rank == 0) {
-    char cmd[2048];
-    const char *src = nh_test_path("tests/data/cp2k");
-    snprintf(cmd, sizeof cmd,
-             "mkdir -p '%s/%s' && cp '%s/%s/%s.out' '%s/%s/%s.inp' '%s/%s/' && "
-             "tar -xJf '%s/%s/%s-csr.tar.xz' -C '%s/%s'",
-             tmpdir, name, src, name, name, src, name, name, tmpdir, name, src,
-             name, name, tmpdir, name);
-    rc = system(cmd);
-  }
-  assert_int_equal(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD), 0);
-  assert_int_equal(rc, 0);
-  snprintf(out, sizeof out, "%s/%s/%s.out", tmpdir, name, name);
-  return out;
-}
 
 typedef struct imported {
   nh_cp2k_run *run;
@@ -78,7 +39,7 @@ static void import_run(const char *name, imported *im) {
   const nh_ctx *ctx = nh_test_ctx();
   double range;
   memset(im, 0, sizeof *im);
-  assert_nh_ok(nh_cp2k_read_run(ctx, unpacked(name), &im->run));
+  assert_nh_ok(nh_cp2k_read_run(ctx, nh_test_fixture(name), &im->run));
   assert_nh_ok(nh_cp2k_structure(ctx, im->run, &im->s));
   assert_nh_ok(nh_basis_create(&im->b));
   assert_nh_ok(nh_cp2k_load_basis(im->run, im->b));
