@@ -9,6 +9,7 @@
 #include "nextham/toml.h"
 
 /* Runs the job described by an input file (task = "..."). Collective. */
+void nh_app_list_tasks(const nh_ctx *ctx); /* for --help */
 nh_err nh_app_run_input(const nh_ctx *ctx, const char *path);
 /* Subcommands: `nextham convert cp2k ...`, `nextham info FILE.h5`. */
 nh_err nh_app_convert(const nh_ctx *ctx, int argc, char **argv);

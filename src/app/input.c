@@ -23,6 +23,12 @@ static const struct {
     {"predict", nh_task_predict, "H = H0 + ΔH from a model and a sample with H0, S"},
 };
 
+void nh_app_list_tasks(const nh_ctx *ctx) {
+  nh_log(ctx, 0, "Tasks (task = \"...\" in the input file):\n");
+  for (size_t k = 0; k < sizeof tasks / sizeof tasks[0]; k++)
+    nh_log(ctx, 0, "  %-10s %s\n", tasks[k].name, tasks[k].what);
+}
+
 void nh_app_resolve_path(const char *dir, const char *name, char *out,
                          size_t len) {
   if (name[0] == '/' || !dir[0])

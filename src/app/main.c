@@ -29,8 +29,9 @@ static nh_err run(nh_ctx *ctx, int argc, char **argv) {
   int a = 1;
   for (; a < argc && argv[a][0] == '-'; a++) {
     if (!strcmp(argv[a], "-h") || !strcmp(argv[a], "--help")) {
-      nh_log(ctx, 0, "nextham %s — DFT Hamiltonians by equivariant networks\n\n%s",
+      nh_log(ctx, 0, "nextham %s — DFT Hamiltonians by equivariant networks\n\n%s\n",
              PACKAGE_VERSION, usage);
+      nh_app_list_tasks(ctx);
       return NH_OK;
     } else if (!strcmp(argv[a], "--version")) {
       nh_log(ctx, 0, "nextham %s\n", PACKAGE_VERSION);
