@@ -12,54 +12,11 @@
 
 #include "nextham/cp2k.h"
 #include "nextham/solve.h"
-#include "nhtest.h"
+#include "nhtest_fixture.h"
 #include "scalapack.h"
 
 static const nh_solver_kind dense_kinds[3] = {NH_SOLVER_ELPA2, NH_SOLVER_ELPA1,
                                               NH_SOLVER_SCALAPACK};
-
-/* ---------------------------------------------------------------------------
- * CP2K fixtures (unpacked into a temporary directory by rank 0)
- * ------------------------------------------------------------------------- */
-
-static char tmpdir[256];
-
-static void remove_tmpdir(void) {
-  char cmd[512];
-  if (!tmpdir[0])
-    return;
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "cannot remove %s\n", tmpdir);
-}
-
-/* Collective: unpacks fixture `name`; returns the path of its .out. */
-static const char *unpacked(const char *name, char *out, size_t len) {
-  const nh_ctx *ctx = nh_test_ctx();
-  int rc = 0;
-  if (!tmpdir[0]) {
-    if (ctx->rank == 0) {
-      snprintf(tmpdir, sizeof tmpdir, "/tmp/nh-test-dense-XXXXXX");
-      assert_non_null(mkdtemp(tmpdir));
-      atexit(remove_tmpdir);
-    }
-    MPI_Bcast(tmpdir, sizeof tmpdir, MPI_CHAR, 0, MPI_COMM_WORLD);
-  }
-  if (ctx->rank == 0) {
-    char cmd[2048];
-    const char *src = nh_test_path("tests/data/cp2k");
-    snprintf(cmd, sizeof cmd,
-             "mkdir -p '%s/%s' && cp '%s/%s/%s.out' '%s/%s/%s.inp' '%s/%s/' && "
-             "tar -xJf '%s/%s/%s-csr.tar.xz' -C '%s/%s'",
-             tmpdir, name, src, name, name, src, name, name, tmpdir, name, src,
-             name, name, tmpdir, name);
-    rc = system(cmd);
-  }
-  MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  assert_int_equal(rc, 0);
-  snprintf(out, len, "%s/%s/%s.out", tmpdir, name, name);
-  return out;
-}
 
 typedef struct imported {
   nh_cp2k_run *run;
@@ -71,11 +28,9 @@ typedef struct imported {
 
 static void import_run(const char *name, imported *im) {
   const nh_ctx *ctx = nh_test_ctx();
-  char out[512];
   double range;
   memset(im, 0, sizeof *im);
-  assert_nh_ok(
-      nh_cp2k_read_run(ctx, unpacked(name, out, sizeof out), &im->run));
+  assert_nh_ok(nh_cp2k_read_run(ctx, nh_test_fixture(name), &im->run));
   assert_nh_ok(nh_cp2k_structure(ctx, im->run, &im->s));
   assert_nh_ok(nh_basis_create(&im->b));
   assert_nh_ok(nh_cp2k_load_basis(im->run, im->b));
