@@ -26,6 +26,9 @@ typedef struct nh_block_key {
   int n[3];
 } nh_block_key;
 
+/* Order of blocks: by i, then j, then n1, n2, n3 (qsort-style result). */
+int nh_block_key_cmp(const nh_block_key *a, const nh_block_key *b);
+
 /* Collective. norb_of_z[Z] is the number of orbitals of element Z
  * (array of 119; 0 for elements absent). The domain must outlive the
  * matrix. name is e.g. "H", "S", "H0" (used in messages and files).

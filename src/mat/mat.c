@@ -210,7 +210,7 @@ nh_err nh_mat_check_shape(const nh_mat *m, int64_t i, int64_t j, int nrow,
   return NH_OK;
 }
 
-static int key_cmp(const nh_block_key *a, const nh_block_key *b) {
+int nh_block_key_cmp(const nh_block_key *a, const nh_block_key *b) {
   if (a->i != b->i)
     return a->i < b->i ? -1 : 1;
   if (a->j != b->j)
@@ -244,7 +244,7 @@ nh_err nh_mat_insert(nh_mat *m, int64_t i, int64_t j, const int n[3], int nr,
   b->nc = nc;
   if (zero)
     memset(m->val + b->off, 0, (size_t)size * sizeof *m->val);
-  if (m->nblk > 0 && key_cmp(&m->blk[m->nblk - 1].key, &b->key) > 0)
+  if (m->nblk > 0 && nh_block_key_cmp(&m->blk[m->nblk - 1].key, &b->key) > 0)
     m->sorted = 0;
   uint64_t k1, k2;
   nh_hmap_block_key(i, j, n, &k1, &k2);
@@ -300,7 +300,8 @@ void nh_mat_block(const nh_mat *m, int64_t k, nh_block_key *key,
 }
 
 static int blk_cmp(const void *a, const void *b) {
-  return key_cmp(&((const nh_mat_blk *)a)->key, &((const nh_mat_blk *)b)->key);
+  return nh_block_key_cmp(&((const nh_mat_blk *)a)->key,
+                          &((const nh_mat_blk *)b)->key);
 }
 
 /* Sorts the block table by key (values stay in place) and re-points the

@@ -26,8 +26,7 @@
 /* One real-space image n of an atom pair: H and S values (norb_i x norb_j,
  * row-major), NULL where that matrix has no block. */
 typedef struct nh_bloch_ent {
-  int64_t i, j;
-  int n[3];
+  nh_block_key key;
   const double *h, *s;
 } nh_bloch_ent;
 
@@ -39,20 +38,12 @@ typedef struct nh_bloch_group {
 } nh_bloch_group;
 
 static int cmp_ent(const void *pa, const void *pb) {
-  const nh_bloch_ent *a = pa, *b = pb;
-  if (a->i != b->i)
-    return a->i < b->i ? -1 : 1;
-  if (a->j != b->j)
-    return a->j < b->j ? -1 : 1;
-  for (int d = 0; d < 3; d++)
-    if (a->n[d] != b->n[d])
-      return a->n[d] < b->n[d] ? -1 : 1;
-  return 0;
+  return nh_block_key_cmp(&((const nh_bloch_ent *)pa)->key,
+                          &((const nh_bloch_ent *)pb)->key);
 }
 
 static int same_key(const nh_bloch_ent *a, const nh_bloch_ent *b) {
-  return a->i == b->i && a->j == b->j && a->n[0] == b->n[0] &&
-         a->n[1] == b->n[1] && a->n[2] == b->n[2];
+  return nh_block_key_cmp(&a->key, &b->key) == 0;
 }
 
 /* Row numbering: bp->atom_row, row0, nrow, nglobal, row_z; and a hash
@@ -113,9 +104,7 @@ static nh_err collect_entries(nh_bloch_petsc *bp, const nh_mat *H,
       double *v;
       nh_mat_block(M, b, &key, &v);
       nh_bloch_ent *e = &bp->ent[n];
-      e->i = key.i;
-      e->j = key.j;
-      memcpy(e->n, key.n, sizeof e->n);
+      e->key = key;
       e->h = m ? NULL : v;
       e->s = m ? v : NULL;
     }
@@ -146,7 +135,7 @@ static int kept(const nh_bloch_ent *e, int idx, double tol) {
  * symmetric only to round-off. */
 static int stored(const nh_bloch_petsc *bp, const nh_bloch_group *gr, int r,
                   int c) {
-  int nj = gr->ncol, onsite = bp->ent[gr->e0].i == bp->ent[gr->e0].j;
+  int nj = gr->ncol, onsite = bp->ent[gr->e0].key.i == bp->ent[gr->e0].key.j;
   for (int64_t e = gr->e0; e < gr->e1; e++)
     if (kept(&bp->ent[e], r * nj + c, bp->drop_tol) ||
         (onsite && kept(&bp->ent[e], c * nj + r, bp->drop_tol)))
@@ -166,17 +155,20 @@ static nh_err build_pattern(nh_bloch_petsc *bp, const nh_mat *H,
   int64_t g = 0, a = 0;
   for (int64_t e = 0; e < bp->nent; g++) {
     const nh_bloch_ent *ei = &bp->ent[e];
-    int64_t a_i = nh_domain_local_index(dom, ei->i);
+    int64_t a_i = nh_domain_local_index(dom, ei->key.i);
     NH_CHECK(a_i >= a, NH_ERR_INTERNAL,
-             "block of atom %" PRId64 " not owned or out of order", ei->i);
+             "block of atom %" PRId64 " not owned or out of order", ei->key.i);
     for (; a < a_i; a++)
       bp->gstart[a + 1] = g;
     int64_t f = e;
-    while (f < bp->nent && bp->ent[f].i == ei->i && bp->ent[f].j == ei->j)
+    while (f < bp->nent && bp->ent[f].key.i == ei->key.i &&
+           bp->ent[f].key.j == ei->key.j)
       f++;
-    int64_t c0 = nh_hmap_get(first, (uint64_t)ei->j, 0);
-    NH_CHECK(c0 >= 0, NH_ERR_INTERNAL, "atom %" PRId64 " unknown here", ei->j);
-    bp->group[g] = (nh_bloch_group){e, f, (PetscInt)c0, nh_mat_norb(H, ei->j)};
+    int64_t c0 = nh_hmap_get(first, (uint64_t)ei->key.j, 0);
+    NH_CHECK(c0 >= 0, NH_ERR_INTERNAL, "atom %" PRId64 " unknown here",
+             ei->key.j);
+    bp->group[g] =
+        (nh_bloch_group){e, f, (PetscInt)c0, nh_mat_norb(H, ei->key.j)};
     e = f;
   }
   for (; a < bp->nlocal; a++)
@@ -188,7 +180,7 @@ static nh_err build_pattern(nh_bloch_petsc *bp, const nh_mat *H,
     int ni = bp->atom_row[a + 1] - bp->atom_row[a], cols = 0;
     for (g = bp->gstart[a]; g < bp->gstart[a + 1]; g++) {
       const nh_bloch_group *gr = &bp->group[g];
-      int local = nh_domain_owner(dom, bp->ent[gr->e0].j) == bp->ctx->rank;
+      int local = nh_domain_owner(dom, bp->ent[gr->e0].key.j) == bp->ctx->rank;
       cols += gr->ncol;
       for (int r = 0; r < ni; r++) {
         int cnt = gr->ncol;
@@ -297,10 +289,10 @@ static void sum_pair(const nh_bloch_petsc *bp, const nh_bloch_group *gr, int ni,
                      PetscScalar *sv, char *keep) {
   int nj = gr->ncol;
   const nh_bloch_ent *first = &bp->ent[gr->e0];
-  int down = first->i > first->j, onsite = first->i == first->j;
+  int down = first->key.i > first->key.j, onsite = first->key.i == first->key.j;
   for (int64_t q = 0; q < gr->e1 - gr->e0; q++) {
     const nh_bloch_ent *en = &bp->ent[down ? gr->e1 - 1 - q : gr->e0 + q];
-    PetscScalar f = phase(k, en->n, bp->real_k);
+    PetscScalar f = phase(k, en->key.n, bp->real_k);
     for (int r = 0; r < ni; r++)
       for (int c = 0; c < nj; c++) {
         int idx = r * nj + c;
