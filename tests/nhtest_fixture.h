@@ -9,6 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nextham/basis.h"
+#include "nextham/cp2k.h"
+#include "nextham/domain.h"
+#include "nextham/mat.h"
+#include "nextham/structure.h"
 #include "nhtest.h"
 
 static char nh_test_tmp[256];
@@ -58,6 +63,38 @@ static inline const char *nh_test_fixture(const char *name) {
   snprintf(names[n], sizeof names[n], "%s", name);
   snprintf(out[n], sizeof out[n], "%s/%s/%s.out", tmp, name, name);
   return out[n++];
+}
+
+/* A CP2K run imported onto a domain of all ranks: S and KS (Hartree). */
+typedef struct nh_test_run {
+  nh_cp2k_run *run;
+  nh_structure *s;
+  nh_basis *b;
+  nh_domain *dom;
+  nh_mat *S, *H;
+} nh_test_run;
+
+/* Collective: imports the run whose .out is `out` (e.g. nh_test_fixture). */
+static inline void nh_test_import(const char *out, nh_test_run *im) {
+  const nh_ctx *ctx = nh_test_ctx();
+  double range;
+  memset(im, 0, sizeof *im);
+  assert_nh_ok(nh_cp2k_read_run(ctx, out, &im->run));
+  assert_nh_ok(nh_cp2k_structure(ctx, im->run, &im->s));
+  assert_nh_ok(nh_basis_create(&im->b));
+  assert_nh_ok(nh_cp2k_load_basis(im->run, im->b));
+  assert_nh_ok(nh_cp2k_pair_range(im->run, im->b, &range));
+  assert_nh_ok(nh_domain_create(ctx, im->s, NULL, range, &im->dom));
+  assert_nh_ok(nh_cp2k_import(im->run, im->dom, im->b, &im->S, &im->H));
+}
+
+static inline void nh_test_run_free(nh_test_run *im) {
+  nh_mat_destroy(&im->H);
+  nh_mat_destroy(&im->S);
+  nh_domain_destroy(&im->dom);
+  nh_basis_destroy(&im->b);
+  nh_structure_destroy(&im->s);
+  nh_cp2k_run_destroy(&im->run);
 }
 
 #endif

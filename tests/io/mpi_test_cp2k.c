@@ -340,41 +340,11 @@ static void test_csr_errors(void **state) {
  * Import
  * ------------------------------------------------------------------------- */
 
-typedef struct imported {
-  nh_cp2k_run *run;
-  nh_structure *s;
-  nh_basis *b;
-  nh_domain *dom;
-  nh_mat *S, *H;
-} imported;
-
-static void import_run(const char *out, imported *im) {
-  const nh_ctx *ctx = nh_test_ctx();
-  double range;
-  memset(im, 0, sizeof *im);
-  assert_nh_ok(nh_cp2k_read_run(ctx, out, &im->run));
-  assert_nh_ok(nh_cp2k_structure(ctx, im->run, &im->s));
-  assert_nh_ok(nh_basis_create(&im->b));
-  assert_nh_ok(nh_cp2k_load_basis(im->run, im->b));
-  assert_nh_ok(nh_cp2k_pair_range(im->run, im->b, &range));
-  assert_nh_ok(nh_domain_create(ctx, im->s, NULL, range, &im->dom));
-  assert_nh_ok(nh_cp2k_import(im->run, im->dom, im->b, &im->S, &im->H));
-}
-
-static void imported_free(imported *im) {
-  nh_mat_destroy(&im->H);
-  nh_mat_destroy(&im->S);
-  nh_domain_destroy(&im->dom);
-  nh_basis_destroy(&im->b);
-  nh_structure_destroy(&im->s);
-  nh_cp2k_run_destroy(&im->run);
-}
-
 /* Independent reader: sums all raw triplets of all images into a dense
  * norb x norb array and checks every triplet against the imported block
  * (exact equality) where this rank owns the row atom. Returns the number
  * of triplets found on this rank. */
-static int64_t raw_check(const imported *im, const char *matrix,
+static int64_t raw_check(const nh_test_run *im, const char *matrix,
                          const nh_mat *m, double *dense, int64_t *nraw) {
   const nh_cp2k_run *r = im->run;
   int first[64];
@@ -420,7 +390,7 @@ static int64_t raw_check(const imported *im, const char *matrix,
 }
 
 /* Sum over n of the imported M(n), dense, gathered over ranks. */
-static void mat_sum(const imported *im, const nh_mat *m, double *dense) {
+static void mat_sum(const nh_test_run *im, const nh_mat *m, double *dense) {
   const nh_cp2k_run *r = im->run;
   int first[64];
   first[0] = 0;
@@ -445,7 +415,7 @@ static void mat_sum(const imported *im, const nh_mat *m, double *dense) {
 
 /* Trace and Frobenius norm of the image sums agree between the importer
  * and the raw triplets; every triplet sits at its (i, j, n, row, col). */
-static void check_against_raw(const imported *im, const char *matrix,
+static void check_against_raw(const nh_test_run *im, const char *matrix,
                               const nh_mat *m, double *trace) {
   size_t nn = (size_t)im->run->norb * im->run->norb;
   double *raw = calloc(nn, sizeof *raw), *imp = calloc(nn, sizeof *imp);
@@ -498,7 +468,7 @@ static double symmetry_error(const nh_mat *m) {
   return all;
 }
 
-static void check_onsite_identity(const imported *im) {
+static void check_onsite_identity(const nh_test_run *im) {
   const nh_atoms *at = nh_domain_atoms(im->dom);
   const int n0[3] = {0, 0, 0};
   for (int64_t k = 0; k < at->nlocal; k++) {
@@ -510,7 +480,7 @@ static void check_onsite_identity(const imported *im) {
 }
 
 /* S value of CONVENTIONS.md §7 at 1-based orbitals oi, oj of image n. */
-static void check_reference(const imported *im, const int n[3], int oi,
+static void check_reference(const nh_test_run *im, const int n[3], int oi,
                             int oj, double expect) {
   int i = (oi - 1) / 13, j = (oj - 1) / 13;
   if (nh_domain_local_index(im->dom, i) < 0) return;
@@ -525,8 +495,8 @@ static void check_reference(const imported *im, const int n[3], int oi,
 
 static void test_import_si2(void **state) {
   (void)state;
-  imported im;
-  import_run(nh_test_fixture("si2"), &im);
+  nh_test_run im;
+  nh_test_import(nh_test_fixture("si2"), &im);
   double trS, trH, symS, symH;
   check_against_raw(&im, "S", im.S, &trS);
   check_against_raw(&im, "KS", im.H, &trH);
@@ -542,15 +512,15 @@ static void test_import_si2(void **state) {
            "errors S %.3g H %.3g\n", trS, trH, symS, symH);
   assert_true(symS < 1e-15);
   assert_true(symH < 1e-15);
-  imported_free(&im);
+  nh_test_run_free(&im);
 }
 
 /* Graphene: the second atom is given outside CP2K's wrapped range; the
  * domain must hold it at the wrapped position the CSR blocks refer to. */
 static void test_import_graphene(void **state) {
   (void)state;
-  imported im;
-  import_run(nh_test_fixture("graphene"), &im);
+  nh_test_run im;
+  nh_test_import(nh_test_fixture("graphene"), &im);
   /* the structure came from the input file: exact cell, not 3 decimals */
   assert_true(fabs(im.s->lattice[1][1] * NH_BOHR_ANGSTROM - 2.1304224933) <
               1e-12);
@@ -569,7 +539,7 @@ static void test_import_graphene(void **state) {
     printf("graphene: tr sum_n S(n) = %.12f, tr sum_n H(n) = %.12f Ha, "
            "symmetry error H %.3g\n", trS, trH, symH);
   assert_true(symH < 1e-14);
-  imported_free(&im);
+  nh_test_run_free(&im);
 }
 
 /* The exact geometry comes from the input beside the .out; without it the
@@ -611,8 +581,8 @@ static void test_structure_sources(void **state) {
  * and 5 functions, three atoms spread over up to three ranks. */
 static void test_import_h2o(void **state) {
   (void)state;
-  imported im;
-  import_run(nh_test_fixture("h2o"), &im);
+  nh_test_run im;
+  nh_test_import(nh_test_fixture("h2o"), &im);
   double trS, trH, symS;
   check_against_raw(&im, "S", im.S, &trS);
   check_against_raw(&im, "KS", im.H, &trH);
@@ -632,15 +602,15 @@ static void test_import_h2o(void **state) {
     /* O-H blocks exist in the home cell */
     if (at->gid[k] > 0) assert_non_null(nh_mat_get_block(im.H, at->gid[k], 0, n0));
   }
-  imported_free(&im);
+  nh_test_run_free(&im);
 }
 
 /* H0 from the MAX_SCF 1 run on the same domain; S of both runs agree. */
 static void test_import_guess(void **state) {
   (void)state;
   const nh_ctx *ctx = nh_test_ctx();
-  imported im;
-  import_run(nh_test_fixture("si2"), &im);
+  nh_test_run im;
+  nh_test_import(nh_test_fixture("si2"), &im);
   nh_cp2k_run *r0 = NULL, *rg = NULL;
   nh_mat *H0 = NULL, *S0 = NULL;
   assert_nh_ok(nh_cp2k_read_run(ctx, nh_test_fixture("si2-guess"), &r0));
@@ -650,7 +620,7 @@ static void test_import_guess(void **state) {
                   "have different cells");
   assert_nh_ok(nh_cp2k_import_matrix(r0, "KS", im.dom, im.b, "H0", &H0));
   assert_nh_ok(nh_cp2k_import_matrix(r0, "S", im.dom, im.b, "S0", &S0));
-  imported guess = im; /* the binary files of the guess run, same domain */
+  nh_test_run guess = im; /* the binary files of the guess run, same domain */
   guess.run = r0;
   double trH0, trS0;
   check_against_raw(&guess, "KS", H0, &trH0);
@@ -670,7 +640,7 @@ static void test_import_guess(void **state) {
   nh_mat_destroy(&S0);
   nh_cp2k_run_destroy(&r0);
   nh_cp2k_run_destroy(&rg);
-  imported_free(&im);
+  nh_test_run_free(&im);
 }
 
 /* Missing image file, wrong basis: every rank returns the same message. */
@@ -678,7 +648,7 @@ static void test_import_errors(void **state) {
   (void)state;
   const nh_ctx *ctx = nh_test_ctx();
   const char *out = nh_test_fixture("si2");
-  imported im;
+  nh_test_run im;
   memset(&im, 0, sizeof im);
   double range;
   assert_nh_ok(nh_cp2k_read_run(ctx, out, &im.run));
@@ -736,7 +706,7 @@ static void test_import_errors(void **state) {
   assert_nh_fails(nh_cp2k_import_matrix(im.run, "KS", small, im.b, "H", &m),
                   NH_ERR_INPUT, "exceeds the domain's halo");
   nh_domain_destroy(&small);
-  imported_free(&im);
+  nh_test_run_free(&im);
 }
 
 /* `nextham convert cp2k si2.out --h0 si2-guess.out`: the sample holds the
@@ -744,8 +714,8 @@ static void test_import_errors(void **state) {
 static void test_convert(void **state) {
   (void)state;
   const nh_ctx *ctx = nh_test_ctx();
-  imported im;
-  import_run(nh_test_fixture("si2"), &im);
+  nh_test_run im;
+  nh_test_import(nh_test_fixture("si2"), &im);
   const char *out0 = nh_test_fixture("si2-guess");
   char h5[400];
   snprintf(h5, sizeof h5, "%s/si2.h5", nh_test_tmpdir());
@@ -780,7 +750,7 @@ static void test_convert(void **state) {
                                   h5),
                   NH_ERR_INPUT, "have different cells");
   assert_int_equal(access(h5, F_OK), -1);
-  imported_free(&im);
+  nh_test_run_free(&im);
 }
 
 static const struct CMUnitTest tests[] = {

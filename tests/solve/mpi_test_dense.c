@@ -18,36 +18,6 @@
 static const nh_solver_kind dense_kinds[3] = {NH_SOLVER_ELPA2, NH_SOLVER_ELPA1,
                                               NH_SOLVER_SCALAPACK};
 
-typedef struct imported {
-  nh_cp2k_run *run;
-  nh_structure *s;
-  nh_basis *b;
-  nh_domain *dom;
-  nh_mat *S, *H;
-} imported;
-
-static void import_run(const char *name, imported *im) {
-  const nh_ctx *ctx = nh_test_ctx();
-  double range;
-  memset(im, 0, sizeof *im);
-  assert_nh_ok(nh_cp2k_read_run(ctx, nh_test_fixture(name), &im->run));
-  assert_nh_ok(nh_cp2k_structure(ctx, im->run, &im->s));
-  assert_nh_ok(nh_basis_create(&im->b));
-  assert_nh_ok(nh_cp2k_load_basis(im->run, im->b));
-  assert_nh_ok(nh_cp2k_pair_range(im->run, im->b, &range));
-  assert_nh_ok(nh_domain_create(ctx, im->s, NULL, range, &im->dom));
-  assert_nh_ok(nh_cp2k_import(im->run, im->dom, im->b, &im->S, &im->H));
-}
-
-static void imported_free(imported *im) {
-  nh_mat_destroy(&im->H);
-  nh_mat_destroy(&im->S);
-  nh_domain_destroy(&im->dom);
-  nh_basis_destroy(&im->b);
-  nh_structure_destroy(&im->s);
-  nh_cp2k_run_destroy(&im->run);
-}
-
 /* CP2K's .bs (docs/cp2k.md): "#  Point i  Spin 1:  k1 k2 k3 weight", then
  * one "band energy[eV] occupation" line per band. */
 typedef struct bs_file {
@@ -94,7 +64,7 @@ static void bs_free(bs_file *bs) {
 
 /* Solves every `stride`-th k-point of the .bs with solver `kind` and
  * returns max |E - E_cp2k| (eV) over those k-points and the printed bands. */
-static double band_error(const imported *im, const bs_file *bs,
+static double band_error(const nh_test_run *im, const bs_file *bs,
                          nh_solver_kind kind, int kgroups, int stride) {
   nh_solver_opts o;
   nh_bands *b = NULL;
@@ -125,10 +95,10 @@ static double band_error(const imported *im, const bs_file *bs,
 }
 
 static void check_fixture(const char *name, int stride) {
-  imported im;
+  nh_test_run im;
   bs_file bs;
   read_bs(name, &bs);
-  import_run(name, &im);
+  nh_test_import(nh_test_fixture(name), &im);
   for (int s = 0; s < 3; s++)
     for (int kg = 0; kg <= 2; kg++) { /* default; one group; two groups */
       double err = band_error(&im, &bs, dense_kinds[s], kg, stride);
@@ -137,7 +107,7 @@ static void check_fixture(const char *name, int stride) {
                name, nh_solver_name(dense_kinds[s]), kg, err);
       assert_true(err < 1e-6);
     }
-  imported_free(&im);
+  nh_test_run_free(&im);
   bs_free(&bs);
 }
 
@@ -268,7 +238,7 @@ static int64_t *atom_offsets(const nh_mat *m, int64_t natoms) {
  * not unique; Si: everything on Si.
  * ------------------------------------------------------------------------- */
 
-static void check_mulliken_hbn(const imported *im, nh_solver_kind kind) {
+static void check_mulliken_hbn(const nh_test_run *im, nh_solver_kind kind) {
   const double k[3][3] = {{0, 0, 0}, {0.5, 0, 0}, {0.21, 0.13, 0}};
   nh_solver_opts o;
   nh_bands *b = NULL;
@@ -338,16 +308,16 @@ static void check_mulliken_hbn(const imported *im, nh_solver_kind kind) {
 
 static void test_mulliken(void **state) {
   (void)state;
-  imported im;
-  import_run("hbn", &im);
+  nh_test_run im;
+  nh_test_import(nh_test_fixture("hbn"), &im);
   for (int s = 0; s < 3; s++)
     check_mulliken_hbn(&im, dense_kinds[s]);
-  imported_free(&im);
+  nh_test_run_free(&im);
   /* Si: one element, every weight 1 */
   const double k[2][3] = {{0, 0, 0}, {0.5, 0.25, 0.75}};
   nh_solver_opts o;
   nh_bands *b = NULL;
-  import_run("si2", &im);
+  nh_test_import(nh_test_fixture("si2"), &im);
   nh_solver_opts_default(&o);
   o.want_mulliken = 1;
   o.kgroups = 1;
@@ -370,7 +340,7 @@ static void test_mulliken(void **state) {
   assert_int_equal(b2->ndropped[0] + b2->ndropped[1], 0);
   nh_bands_destroy(&b);
   nh_bands_destroy(&b2);
-  imported_free(&im);
+  nh_test_run_free(&im);
 }
 
 /* ---------------------------------------------------------------------------
