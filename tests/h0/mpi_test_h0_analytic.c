@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nhtest_ao.h"
 #include "nhtest_fixture.h"
 #include "nextham/cp2k.h"
 #include "nextham/h0.h"
@@ -325,41 +326,6 @@ static void test_ranks(void **state) {
  * ------------------------------------------------------------------------- */
 #define AO_N 94
 
-/* Reads section `title` of CP2K's AO_MATRICES output: chunks of a header
- * row of column indices, then rows "index atom element label values...". */
-static void read_ao_matrix(const char *path, const char *title, double *m) {
-  char cmd[1200], line[1024];
-  snprintf(cmd, sizeof cmd, "xz -dc '%s'", path);
-  FILE *f = popen(cmd, "r");
-  assert_non_null(f);
-  int in = 0, cols[8] = {0}, ncol = 0, seen = 0;
-  while (fgets(line, sizeof line, f)) {
-    if (strstr(line, "MATRIX")) {
-      in = strstr(line, title) != NULL;
-      continue;
-    }
-    if (!in) continue;
-    int v[8], n = sscanf(line, "%d %d %d %d %d %d %d %d", &v[0], &v[1], &v[2],
-                         &v[3], &v[4], &v[5], &v[6], &v[7]);
-    char el[8], lab[16];
-    int row, at, used;
-    if (n >= 1 &&
-        sscanf(line, "%d %d %7s %15s%n", &row, &at, el, lab, &used) == 4) {
-      char *p = line + used, *end;
-      for (int c = 0; c < ncol; c++, p = end) {
-        m[(row - 1) * AO_N + cols[c] - 1] = strtod(p, &end);
-        assert_true(end != p);
-        seen++;
-      }
-    } else if (n >= 1) {
-      ncol = n;
-      memcpy(cols, v, sizeof cols);
-    }
-  }
-  pclose(f);
-  assert_int_equal(seen, AO_N * AO_N);
-}
-
 /* Σ_n M(n) as a dense matrix on every rank (orbital offsets first[]). */
 static void gamma_dense(const nh_mat *m, const int *first, double scale,
                         double *g) {
@@ -417,9 +383,9 @@ static void check_core_hamiltonian(const char *file, double tol_h) {
   static double sref[AO_N * AO_N], tref[AO_N * AO_N], href[AO_N * AO_N],
       sg[AO_N * AO_N], tg[AO_N * AO_N], hg[AO_N * AO_N];
   const char *path = nh_test_path(file);
-  read_ao_matrix(path, "OVERLAP MATRIX", sref);
-  read_ao_matrix(path, "KINETIC ENERGY MATRIX", tref);
-  read_ao_matrix(path, "CORE HAMILTONIAN MATRIX", href);
+  nh_test_read_ao_matrix(path, "OVERLAP MATRIX", AO_N, sref);
+  nh_test_read_ao_matrix(path, "KINETIC ENERGY MATRIX", AO_N, tref);
+  nh_test_read_ao_matrix(path, "CORE HAMILTONIAN MATRIX", AO_N, href);
   memset(sg, 0, sizeof sg);
   memset(tg, 0, sizeof tg);
   memset(hg, 0, sizeof hg);

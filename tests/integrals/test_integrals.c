@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nhtest_ao.h"
 #include "nhtest.h"
 #include "nextham/basis.h"
 #include "nextham/integrals.h"
@@ -1005,43 +1006,6 @@ static void test_cp2k_fixtures(void **state) {
 #define AO_N 94
 #define AO_NAT 6
 
-/* Reads the section `title` (e.g. "KINETIC ENERGY MATRIX") of CP2K's
- * AO_MATRICES output: chunks of a header row of column indices, then rows
- * "index atom element label values...". */
-static void read_ao_matrix(const char *path, const char *title, double *m) {
-  char cmd[1200], line[1024];
-  snprintf(cmd, sizeof cmd, "xz -dc '%s'", path);
-  FILE *f = popen(cmd, "r");
-  assert_non_null(f);
-  int in = 0, cols[8] = {0}, ncol = 0, seen = 0;
-  while (fgets(line, sizeof line, f)) {
-    if (strstr(line, "MATRIX")) {
-      in = strstr(line, title) != NULL;
-      continue;
-    }
-    if (!in) continue;
-    int v[8], n = sscanf(line, "%d %d %d %d %d %d %d %d", &v[0], &v[1], &v[2],
-                         &v[3], &v[4], &v[5], &v[6], &v[7]);
-    char el[8], lab[16];
-    int row, at, used;
-    if (n >= 1 &&
-        sscanf(line, "%d %d %7s %15s%n", &row, &at, el, lab, &used) == 4) {
-      char *p = line + used, *end;
-      for (int c = 0; c < ncol; c++, p = end) {
-        double x = strtod(p, &end);
-        assert_true(end != p);
-        m[(row - 1) * AO_N + cols[c] - 1] = x;
-        seen++;
-      }
-    } else if (n >= 1) {
-      ncol = n;
-      memcpy(cols, v, sizeof cols);
-    }
-  }
-  pclose(f);
-  assert_int_equal(seen, AO_N * AO_N);
-}
-
 /* A minimal GTH_POTENTIALS reader, independent of nh_gth_load (checked
  * against it in test_gth_projectors): after the header line, the electrons per
  * l on one line, then a stream of numbers: rloc nloc c_1..c_nloc nl, and
@@ -1095,9 +1059,9 @@ static void compare_ao_run(const char *file, double ds[2], double dt[2],
   static double sref[AO_N * AO_N], tref[AO_N * AO_N], href[AO_N * AO_N],
       s[AO_N * AO_N], t[AO_N * AO_N], h[AO_N * AO_N];
   const char *path = nh_test_path(file);
-  read_ao_matrix(path, "OVERLAP MATRIX", sref);
-  read_ao_matrix(path, "KINETIC ENERGY MATRIX", tref);
-  read_ao_matrix(path, "CORE HAMILTONIAN MATRIX", href);
+  nh_test_read_ao_matrix(path, "OVERLAP MATRIX", AO_N, sref);
+  nh_test_read_ao_matrix(path, "KINETIC ENERGY MATRIX", AO_N, tref);
+  nh_test_read_ao_matrix(path, "CORE HAMILTONIAN MATRIX", AO_N, href);
   static tbasis n, hy, si;
   load_basis("N", "TZV2PX-MOLOPT-GTH", 1e-6, &n);
   load_basis("H", "DZVP-MOLOPT-SR-GTH", 1e-6, &hy);
