@@ -47,6 +47,10 @@ nh_err nh_neighbors_build_periodic(const nh_structure *s, double rcut,
                                    int include_self, nh_neighbors **nl);
 nh_err nh_neighbors_destroy(nh_neighbors **nl);
 
+/* The order of nh_neighbors.pairs, (i, j, n1, n2, n3), as a qsort
+ * comparator of two nh_pair. */
+int nh_pair_cmp(const void *pa, const void *pb);
+
 /* Integer image ranges nmin..nmax (0 along non-periodic directions) that
  * contain every shift n with |s.A + n.A - t.A| < r for fractional s, t in
  * [-0.5, 0.5]^3: the bound used to generate images for any triclinic cell. */

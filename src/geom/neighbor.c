@@ -149,7 +149,7 @@ static int64_t scan_centre(const scan_args *a, int64_t s, nh_pair *out) {
   return count;
 }
 
-static int cmp_pair(const void *pa, const void *pb) {
+int nh_pair_cmp(const void *pa, const void *pb) {
   const nh_pair *a = pa, *b = pb;
   if (a->i != b->i) return a->i < b->i ? -1 : 1;
   if (a->j != b->j) return a->j < b->j ? -1 : 1;
@@ -162,13 +162,13 @@ static int cmp_pair(const void *pa, const void *pb) {
  * long lists (large rcut) fall back to qsort. */
 static void sort_pairs(nh_pair *p, int64_t n) {
   if (n > 48) {
-    qsort(p, n, sizeof *p, cmp_pair);
+    qsort(p, n, sizeof *p, nh_pair_cmp);
     return;
   }
   for (int64_t a = 1; a < n; a++) {
     nh_pair t = p[a];
     int64_t b = a;
-    for (; b > 0 && cmp_pair(&p[b - 1], &t) > 0; b--) p[b] = p[b - 1];
+    for (; b > 0 && nh_pair_cmp(&p[b - 1], &t) > 0; b--) p[b] = p[b - 1];
     p[b] = t;
   }
 }

@@ -1,13 +1,8 @@
 #!/bin/sh
 # Command-line behaviour: help/version, and bad input of every kind gives one
 # clear message (file, line, key) and a non-zero exit on every rank.
-set -u
-: "${NEXTHAM:?run through make check}"
-src="$NH_TOP_SRCDIR"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-mpi() { np=$1; shift; timeout 120 $MPIEXEC --oversubscribe -n "$np" "$NEXTHAM" "$@"; }
+NH_TEST_TIMEOUT=120
+. "${NH_TOP_SRCDIR:?run through make check}/tests/testlib.sh"
 
 # expect NP EXPECTED_STATUS NEEDLE ARGS...: runs nextham on NP ranks, checks
 # the exit status (0 or non-zero) and that stdout+stderr contain NEEDLE.
@@ -128,5 +123,4 @@ if [ "$(cksum < "$tmp/imp/si2.h5")" = "$sum" ] && [ ! -e "$tmp/imp/si2.h5.tmp" ]
   echo "ok: failed import left the earlier si2.h5 untouched"
 else echo "FAIL: failed import changed si2.h5 or left si2.h5.tmp"; fails=$((fails + 1)); fi
 
-echo "test_cli: $fails failure(s)"
-[ $fails -eq 0 ]
+finish

@@ -57,15 +57,6 @@ static nh_structure *skewed_slab(int natoms) {
   return s;
 }
 
-static int cmp_pair(const void *pa, const void *pb) {
-  const nh_pair *a = pa, *b = pb;
-  if (a->i != b->i) return a->i < b->i ? -1 : 1;
-  if (a->j != b->j) return a->j < b->j ? -1 : 1;
-  for (int c = 0; c < 3; c++)
-    if (a->n[c] != b->n[c]) return a->n[c] < b->n[c] ? -1 : 1;
-  return 0;
-}
-
 /* owner_all[a] for every atom, checking that each is owned exactly once. */
 static int *check_ownership(const nh_domain *dom, int natoms) {
   const nh_ctx *ctx = nh_domain_ctx(dom);
@@ -190,12 +181,12 @@ static void check_neighbors(const nh_domain *dom, const nh_structure *s,
   MPI_Allgatherv(mine->pairs, cnt, MPI_BYTE, all, cnts, displ, MPI_BYTE,
                  ctx->comm);
   int64_t np = total / (int64_t)sizeof(nh_pair);
-  qsort(all, np, sizeof *all, cmp_pair);
+  qsort(all, np, sizeof *all, nh_pair_cmp);
   assert_int_equal(np, ref->npairs);
   assert_true(ref->npairs > s->natoms); /* not vacuous */
   double maxdiff = 0;
   for (int64_t q = 0; q < np; q++) {
-    assert_int_equal(cmp_pair(&all[q], &ref->pairs[q]), 0);
+    assert_int_equal(nh_pair_cmp(&all[q], &ref->pairs[q]), 0);
     for (int c = 0; c < 3; c++)
       maxdiff = fmax(maxdiff, fabs(all[q].d[c] - ref->pairs[q].d[c]));
     maxdiff = fmax(maxdiff, fabs(all[q].r - ref->pairs[q].r));
@@ -204,7 +195,7 @@ static void check_neighbors(const nh_domain *dom, const nh_structure *s,
   /* the local list is sorted and its centres are the owned atoms */
   for (int64_t q = 0; q < mine->npairs; q++) {
     assert_true(nh_domain_local_index(dom, mine->pairs[q].i) >= 0);
-    assert_true(q == 0 || cmp_pair(&mine->pairs[q - 1], &mine->pairs[q]) < 0);
+    assert_true(q == 0 || nh_pair_cmp(&mine->pairs[q - 1], &mine->pairs[q]) < 0);
   }
   free(all);
   free(cnts);

@@ -77,15 +77,6 @@ static nh_structure *random_structure(int n, const double lat[3][3],
   return s;
 }
 
-static int cmp_key(const void *pa, const void *pb) {
-  const nh_pair *a = pa, *b = pb;
-  if (a->i != b->i) return a->i < b->i ? -1 : 1;
-  if (a->j != b->j) return a->j < b->j ? -1 : 1;
-  for (int c = 0; c < 3; c++)
-    if (a->n[c] != b->n[c]) return a->n[c] < b->n[c] ? -1 : 1;
-  return 0;
-}
-
 /* All (i, j, n) with |tau_j + n.A - tau_i| < rcut, n_k over a range wider
  * than needed: 2 + rcut / (plane distance) along periodic directions. */
 static nh_pair *brute_force(const nh_structure *s, double rcut,
@@ -122,7 +113,7 @@ static nh_pair *brute_force(const nh_structure *s, double rcut,
                               .d = {d[0], d[1], d[2]}, .r = sqrt(r2)};
             np++;
           }
-  qsort(p, np, sizeof *p, cmp_key);
+  qsort(p, np, sizeof *p, nh_pair_cmp);
   free(tau);
   *npairs = (int64_t)np;
   return p;
@@ -144,7 +135,7 @@ static int64_t check_against_brute(const nh_structure *s, double rcut,
   double maxdiff = 0;
   for (int64_t q = 0; q < nref; q++) {
     const nh_pair *a = &nl->pairs[q], *b = &ref[q];
-    assert_int_equal(cmp_key(a, b), 0);
+    assert_int_equal(nh_pair_cmp(a, b), 0);
     for (int c = 0; c < 3; c++) maxdiff = fmax(maxdiff, fabs(a->d[c] - b->d[c]));
     maxdiff = fmax(maxdiff, fabs(a->r - b->r));
     assert_true(a->r < rcut);

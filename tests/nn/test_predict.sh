@@ -6,24 +6,9 @@
 # dH has exactly the on-site blocks and the pairs within the cutoff, dH(-n)_ji
 # = dH(n)_ij^T exactly, H independent of the rank count, and the errors for
 # a stray [model] table and a model file of a newer format version.
-set -u
-: "${NEXTHAM:?run through make check}"
-src="$NH_TOP_SRCDIR"
-py=/usr/bin/python3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-mpi() { np=$1; shift; timeout 300 $MPIEXEC --oversubscribe -n "$np" "$NEXTHAM" "$@"; }
-ok() { echo "ok: $*"; }
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-if ! $py -c 'import h5py, numpy' 2>/dev/null; then
-  echo "test_predict: $py with h5py and numpy is needed (python3-h5py)"; exit 77
-fi
-cp "$src/tests/data/cp2k/si2/si2.out" "$src/tests/data/cp2k/si2/si2.inp" "$tmp/"
-tar -xJf "$src/tests/data/cp2k/si2/si2-csr.tar.xz" -C "$tmp"
-mpi 1 -q convert cp2k "$tmp/si2.out" -o "$tmp/si2.h5" > "$tmp/convert.log" 2>&1 ||
-  { cat "$tmp/convert.log"; echo "test_predict: cannot convert si2"; exit 1; }
+. "${NH_TOP_SRCDIR:?run through make check}/tests/testlib.sh"
+need_h5py
+fixture_sample si2 1
 
 cat > "$tmp/init.toml" <<T
 task = "predict"
@@ -101,4 +86,4 @@ elif grep -q 'format version 2.*upgrade nextham' "$tmp/new.log"; then
   ok "newer model version rejected: upgrade nextham"
 else cat "$tmp/new.log"; fail "message for a newer model version"; fi
 
-[ $fails -eq 0 ]
+finish
