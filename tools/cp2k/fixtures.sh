@@ -32,3 +32,8 @@ run hbn --structure $st/hbn.cell --kind B=DZVP-MOLOPT-SR-GTH,GTH-PBE-q3 \
   --band "$hex_path" --band-npoints 10 --binary
 run h2o --structure $st/h2o.cell --kind O=DZVP-MOLOPT-SR-GTH,GTH-PBE-q6 \
   --kind H=DZVP-MOLOPT-SR-GTH,GTH-PBE-q1 --gamma --binary
+run graphene-guess --structure $st/graphene.cell \
+  --kind C=DZVP-MOLOPT-SR-GTH,GTH-PBE-q4 --kmesh 9 9 1 --smear 300 \
+  --max-scf 1 --binary
+run hbn-guess --structure $st/hbn.cell --kind B=DZVP-MOLOPT-SR-GTH,GTH-PBE-q3 \
+  --kind N=DZVP-MOLOPT-SR-GTH,GTH-PBE-q5 --kmesh 9 9 1 --max-scf 1 --binary
