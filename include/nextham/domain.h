@@ -56,6 +56,14 @@ int64_t nh_domain_local_index(const nh_domain *dom, int64_t gid);
  * rank of the domain must call it (ranks without peers return at once). */
 nh_err nh_domain_forward(const nh_domain *dom, double *data, int width);
 
+/* The transpose of nh_domain_forward: adds every ghost entry of data into
+ * the entry of its owned atom (on the owner rank), e.g. gradients or forces
+ * that a rank computed on its ghosts. Ghost entries are left unchanged.
+ * Same messages as the forward exchange in the other direction; the sum
+ * over the ghosts of an atom runs in a fixed order (peers by rank, then
+ * the local images), so it is deterministic for a given rank count. */
+nh_err nh_domain_reverse(const nh_domain *dom, double *data, int width);
+
 /* Neighbour list of the owned atoms against owned + ghost atoms (rcut must
  * not exceed the halo width). Pairs are keyed (i, j, n) and carry d exactly
  * as nh_neighbors_build_periodic does for the whole structure: the union

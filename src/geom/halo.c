@@ -1,4 +1,4 @@
-/* Ghost atoms and the forward halo exchange.
+/* Ghost atoms and the forward and reverse halo exchanges.
  *
  * Setup (collective, once): the P region boxes are allgathered (O(P)). Two
  * ranks are candidate peers when some periodic image of one box comes within
@@ -458,9 +458,44 @@ static nh_err forward_exchange(const nh_halo_plan *pl, double *data,
   return NH_OK;
 }
 
-/* Collective over the peers only. Message sizes were bounded at setup for
- * 48-byte records; wider data is checked here. */
-nh_err nh_domain_forward(const nh_domain *dom, double *data, int width) {
+/* Ghost values go back to the peers that own them (the forward receive
+ * list is the send list here) and are added to the owned entries. */
+static nh_err reverse_exchange(const nh_halo_plan *pl, double *data,
+                               int width, double *sbuf, double *rbuf,
+                               MPI_Request *req) {
+  int nr = 0;
+  for (int64_t e = 0; e < pl->recv_off[pl->npeer]; e++)
+    memcpy(sbuf + e * width, data + pl->recv_k[e] * width,
+           width * sizeof *data);
+  for (int p = 0; p < pl->npeer; p++) {
+    int64_t cnt = (pl->send_off[p + 1] - pl->send_off[p]) * width;
+    if (cnt)
+      NH_MPI(MPI_Irecv(rbuf + pl->send_off[p] * width, (int)cnt, MPI_DOUBLE,
+                       pl->peer[p], HALO_TAG + 3, pl->comm, &req[nr++]));
+  }
+  for (int p = 0; p < pl->npeer; p++) {
+    int64_t cnt = (pl->recv_off[p + 1] - pl->recv_off[p]) * width;
+    if (cnt)
+      NH_MPI(MPI_Isend(sbuf + pl->recv_off[p] * width, (int)cnt, MPI_DOUBLE,
+                       pl->peer[p], HALO_TAG + 3, pl->comm, &req[nr++]));
+  }
+  NH_MPI(MPI_Waitall(nr, req, MPI_STATUSES_IGNORE));
+  for (int64_t e = 0; e < pl->send_off[pl->npeer]; e++)
+    for (int c = 0; c < width; c++)
+      data[pl->send_k[e] * width + c] += rbuf[e * width + c];
+  for (int64_t e = 0; e < pl->nself; e++)
+    for (int c = 0; c < width; c++)
+      data[pl->self_src[e] * width + c] += data[pl->self_dst[e] * width + c];
+  return NH_OK;
+}
+
+typedef nh_err (*exchange_fn)(const nh_halo_plan *, double *, int, double *,
+                              double *, MPI_Request *);
+
+/* Collective over the peers only: buffers for either direction (the send
+ * and receive lists swap roles), then the exchange. */
+static nh_err halo_exchange(const nh_domain *dom, double *data, int width,
+                            exchange_fn fn) {
   NH_CHECK(dom && width >= 0, NH_ERR_ARG, "bad domain or width %d", width);
   const nh_halo_plan *pl = &dom->plan;
   int64_t lim = INT_MAX / (width ? width : 1);
@@ -473,15 +508,23 @@ nh_err nh_domain_forward(const nh_domain *dom, double *data, int width) {
   nh_err err = NH_OK;
   double *sbuf = NULL, *rbuf = NULL;
   MPI_Request *req = NULL;
-  NH_CALL_GOTO(nh_malloc(pl->send_off[pl->npeer] * width * sizeof *sbuf, &sbuf),
-               done);
-  NH_CALL_GOTO(nh_malloc(pl->recv_off[pl->npeer] * width * sizeof *rbuf, &rbuf),
-               done);
+  int64_t nsend = pl->send_off[pl->npeer], nrecv = pl->recv_off[pl->npeer];
+  int64_t nbuf = nsend > nrecv ? nsend : nrecv;
+  NH_CALL_GOTO(nh_malloc(nbuf * width * sizeof *sbuf, &sbuf), done);
+  NH_CALL_GOTO(nh_malloc(nbuf * width * sizeof *rbuf, &rbuf), done);
   NH_CALL_GOTO(nh_malloc(2 * pl->npeer * sizeof *req, &req), done);
-  NH_CALL_GOTO(forward_exchange(pl, data, width, sbuf, rbuf, req), done);
+  NH_CALL_GOTO(fn(pl, data, width, sbuf, rbuf, req), done);
 done:
   nh_free(&sbuf);
   nh_free(&rbuf);
   nh_free(&req);
   return err;
+}
+
+nh_err nh_domain_forward(const nh_domain *dom, double *data, int width) {
+  return halo_exchange(dom, data, width, forward_exchange);
+}
+
+nh_err nh_domain_reverse(const nh_domain *dom, double *data, int width) {
+  return halo_exchange(dom, data, width, reverse_exchange);
 }

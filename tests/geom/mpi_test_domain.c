@@ -1,5 +1,5 @@
-/* Tests of the domain decomposition (RCB), the ghosts, the forward halo
- * exchange and the distributed neighbour list, run with 1, 2 and 3 ranks.
+/* Tests of the domain decomposition (RCB), the ghosts, the forward and
+ * reverse halo exchanges and the distributed neighbour list, run with 1, 2 and 3 ranks.
  * The references are brute force over the full structure, which every rank
  * has in these tests. */
 #include <math.h>
@@ -222,6 +222,49 @@ static void check_forward(const nh_domain *dom) {
   free(data);
 }
 
+/* Reverse exchange, exactly: with 1 in every entry, each owned atom ends
+ * with 1 + the number of its ghost images over all ranks (counted here by
+ * an allreduce); and it is the transpose of the forward exchange:
+ * <F y, x> = <y, R x> for random x, y, summed over ranks. */
+static void check_reverse(const nh_domain *dom) {
+  const nh_atoms *at = nh_domain_atoms(dom);
+  const int width = 2;
+  int64_t n = at->nlocal + at->nghost, N = at->natoms_global;
+  double *ones = malloc((n ? n : 1) * width * sizeof *ones);
+  double *copies = calloc(N, sizeof *copies);
+  for (int64_t k = 0; k < n * width; k++) ones[k] = 1;
+  for (int64_t k = at->nlocal; k < n; k++) copies[at->gid[k]] += 1;
+  MPI_Comm comm = nh_test_ctx()->comm;
+  assert_int_equal(MPI_Allreduce(MPI_IN_PLACE, copies, (int)N, MPI_DOUBLE,
+                                 MPI_SUM, comm), MPI_SUCCESS);
+  assert_nh_ok(nh_domain_reverse(dom, ones, width));
+  for (int64_t k = 0; k < n; k++)
+    for (int c = 0; c < width; c++)
+      assert_true(ones[k * width + c] ==
+                  (k < at->nlocal ? 1 + copies[at->gid[k]] : 1));
+
+  double *x = malloc((n ? n : 1) * width * sizeof *x);
+  double *y = malloc((n ? n : 1) * width * sizeof *y);
+  srand(17 + (unsigned)nh_test_ctx()->rank);
+  for (int64_t k = 0; k < n * width; k++) {
+    x[k] = rand() / (double)RAND_MAX - 0.5;
+    y[k] = k < at->nlocal * width ? rand() / (double)RAND_MAX - 0.5 : 0;
+  }
+  double fy_x = 0, y_rx = 0;
+  assert_nh_ok(nh_domain_forward(dom, y, width));
+  for (int64_t k = 0; k < n * width; k++) fy_x += y[k] * x[k];
+  assert_nh_ok(nh_domain_reverse(dom, x, width));
+  for (int64_t k = 0; k < at->nlocal * width; k++) y_rx += y[k] * x[k];
+  double d[2] = {fy_x, y_rx};
+  assert_int_equal(MPI_Allreduce(MPI_IN_PLACE, d, 2, MPI_DOUBLE, MPI_SUM,
+                                 comm), MPI_SUCCESS);
+  assert_close(d[0], d[1], 1e-12 * (1 + fabs(d[0])));
+  free(ones);
+  free(copies);
+  free(x);
+  free(y);
+}
+
 static void check_all(const nh_structure *s, const double *weight,
                       double halo, double slack) {
   nh_domain *dom = NULL;
@@ -230,6 +273,7 @@ static void check_all(const nh_structure *s, const double *weight,
   check_balance(dom, weight, slack);
   check_ghosts(dom, s, owner);
   check_forward(dom);
+  check_reverse(dom);
   check_neighbors(dom, s, halo, 0);
   check_neighbors(dom, s, 0.6 * halo, 1);
   assert_int_equal(nh_domain_owner(dom, s->natoms + 5), -1);
