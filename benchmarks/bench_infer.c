@@ -12,10 +12,23 @@
  *
  * Measured: the peak dgemm rate of this machine (a 1500³ dgemm on every
  * rank at once), then nh_model_predict: time for features, network and
- * assembly, atoms/s and edges/s, peak memory per rank (VmHWM, max over
- * ranks), user CPU time (with and without the time spent spinning in MPI
- * waits, which a loaded machine inflates), and the time and estimated
- * flops of the SO(2) convolution (the dominant kernel). Rank 0 prints one "RESULT key=value ..." line. */
+ * assembly, atoms/s and edges/s, user CPU time (with and without the time
+ * spent spinning in MPI waits, which a loaded machine inflates), and the
+ * time and estimated flops of the SO(2) convolution (the dominant kernel).
+ * Memory, per rank (max over ranks), kept apart:
+ *   mem_setup   peak resident memory while the tiled H0 and S were built
+ *               (the program's input, not the network's working memory);
+ *   mem_inputs  resident memory when inference starts (H0, S, domain);
+ *   mem_peak    peak resident memory during nh_model_predict (the peak
+ *               counter is reset before it: /proc/self/clear_refs);
+ *   mem_dh      resident growth over the call (the ΔH matrix it returns;
+ *               freed heap is trimmed before RSS is read);
+ *   net_kb_edge (mem_peak - mem_inputs - mem_dh) per local edge: what the
+ *               network needs beyond the H0/S/ΔH matrices;
+ *   alloc_kb_edge  what it allocates (nh_infer_stats.bytes_network) per
+ *               local edge.
+ * Rank 0 prints one "RESULT key=value ..." line. */
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +43,23 @@ extern void dgemm_(const char *ta, const char *tb, const int *m, const int *n,
                    const int *k, const double *alpha, const double *a,
                    const int *lda, const double *b, const int *ldb,
                    const double *beta, double *c, const int *ldc);
+
+/* Resident memory of this process in MiB: VmRSS or VmHWM. */
+static double status_mib(const char *key) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  double kb = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, key, strlen(key))) kb = atof(line + strlen(key));
+  if (f) fclose(f);
+  return kb / 1024.0;
+}
+
+/* Resets VmHWM to the current VmRSS (Linux >= 4.0). */
+static void reset_peak(void) {
+  FILE *f = fopen("/proc/self/clear_refs", "w");
+  if (f) fputs("5", f), fclose(f);
+}
 
 static double cpu_seconds(void) {
   struct rusage ru;
@@ -182,12 +212,17 @@ static nh_err run(const nh_ctx *ctx, int argc, char **argv) {
   const int ch = argc > 4 ? atoi(argv[4]) : 8;
   hp.lmax = argc > 5 ? atoi(argv[5]) : 4;
   for (int l = 0; l <= NH_IRREPS_LMAX; l++) hp.channels[l] = ch;
-  const double peak = dgemm_peak(ctx, 1500);
+  const double dgemm = dgemm_peak(ctx, 1500);
   bench B = {0};
   const double t0 = nh_wtime();
   nh_err err = setup(ctx, argv[1], M, &B, &hp);
   NH_CALL(nh_ctx_agree(ctx, err));
   const double tsetup = nh_wtime() - t0;
+  const double mem_setup = max_over(ctx, status_mib("VmHWM:"));
+  malloc_trim(0); /* freed heap back to the kernel: RSS = live data */
+  const double rss0 = status_mib("VmRSS:");
+  const double mem_inputs = max_over(ctx, rss0);
+  reset_peak();
   nh_infer_stats st;
   nh_timer_reset();
   const double c0 = cpu_seconds();
@@ -196,6 +231,18 @@ static nh_err run(const nh_ctx *ctx, int argc, char **argv) {
   NH_CALL(nh_model_predict(B.m, NULL, B.H_sc, B.S_sc, &B.dH, &st));
   const double tpred = max_over(ctx, nh_wtime() - t1);
   const double cpu = max_over(ctx, cpu_seconds() - c0);
+  malloc_trim(0);
+  const double peak = status_mib("VmHWM:"), rss1 = status_mib("VmRSS:");
+  const double mem_peak = max_over(ctx, peak), mem_dh = max_over(ctx, rss1 - rss0);
+  int64_t loc_edges = 0;
+  for (int64_t k = 0; k < nh_mat_nblocks(B.dH); k++) {
+    nh_block_key key;
+    nh_mat_block(B.dH, k, &key, NULL);
+    loc_edges += key.i != key.j || key.n[0] || key.n[1] || key.n[2];
+  }
+  const double ne = loc_edges > 0 ? (double)loc_edges : 1.0;
+  const double net_kb = max_over(ctx, (peak - rss1) * 1048.576 / ne);
+  const double alloc_kb = max_over(ctx, st.bytes_network / ne * 1e-3);
   /* compute only: the CPU time spinning in MPI waits taken out */
   const double cpu_comp = max_over(ctx, cpu_seconds() - c0 - st.cpu_comm);
   const double thalo = max_over(ctx, nh_timer_get("nn halo"));
@@ -206,7 +253,6 @@ static nh_err run(const nh_ctx *ctx, int argc, char **argv) {
   const double tfeat = max_over(ctx, st.seconds_features);
   double flops = st.flops, fsum;
   MPI_Allreduce(&flops, &fsum, 1, MPI_DOUBLE, MPI_SUM, ctx->comm);
-  const double mem = max_over(ctx, nh_mem_peak() / 1048576.0);
   double symerr, so2cpu = 0;
   NH_CALL(nh_mat_symmetry_error(B.dH, &symerr));
   NH_CALL(so2_rate(B.m, 8192, &so2cpu));
@@ -218,13 +264,15 @@ static nh_err run(const nh_ctx *ctx, int argc, char **argv) {
            "edges_per_s=%.1f "
            "atoms_per_cpu_s=%.1f "
            "so2_gflops_wall=%.2f so2_gflops_cpu=%.2f peak_gflops_cpu=%.2f "
-           "mem_peak_mib=%.0f "
+           "mem_setup_mib=%.0f mem_inputs_mib=%.0f mem_peak_mib=%.0f "
+           "mem_dh_mib=%.0f net_kb_edge=%.2f alloc_kb_edge=%.2f "
            "sym_err=%.1e\n",
            (long long)st.atoms, (long long)st.edges, ctx->size, hp.lmax, ch,
            hp.layers, B.m->nparams, tsetup, tpred, tfeat, tnet, tso2, ttg,
            thead, cpu, cpu_comp, thalo, st.atoms / tpred, st.edges / tpred,
            st.atoms / (cpu_comp * ctx->size),
-           fsum / ctx->size / tso2 * 1e-9, so2cpu, peak, mem, symerr);
+           fsum / ctx->size / tso2 * 1e-9, so2cpu, dgemm, mem_setup,
+           mem_inputs, mem_peak, mem_dh, net_kb, alloc_kb, symerr);
   teardown(&B);
   return NH_OK;
 }

@@ -134,28 +134,45 @@ typedef struct nh_model_graph {
   double *r, *len;    /* [E][3], [E]                                    */
   nh_block_key *key;  /* [E]                                           */
   double *node_in;    /* [2][nown][P]: H0 features, then S features of
-                         every node (P = m->ir_in.dim, padded blocks)   */
-  double *edge_in;    /* [2][E][P]                                      */
+                         every node (P = m->ir_in.dim, padded blocks);
+                         NULL in a graph from nh_model_graph_topology  */
+  double *edge_in;    /* [2][E][P]; NULL likewise                       */
 } nh_model_graph;
 
 /* Collective-free. Graph of the domain's owned atoms and edges within the
  * model cutoff (no self edge), inputs from H0 and S (Hartree, 1; S may be
  * NULL: zero). fold: ghosts are replaced by their atom (src = owned index;
  * only when every atom is owned, e.g. one rank) so that ntot = nown — the
- * form the backward pass needs. The domain halo must be >= cutoff. */
+ * form the backward pass needs. The domain halo must be >= cutoff. Edges
+ * come sorted by their destination (dst non-decreasing). */
 nh_err nh_model_graph_build(const nh_model *m, const nh_domain *dom,
                             const nh_mat *H0, const nh_mat *S, int fold,
                             nh_model_graph **g);
+/* The same graph without the input features (node_in = edge_in = NULL):
+ * 76 bytes per edge instead of 2.8 kB (default model, Si). H0 is only
+ * checked for the on-site blocks. Streaming inference computes the
+ * features chunk by chunk with the two functions below. */
+nh_err nh_model_graph_topology(const nh_model *m, const nh_domain *dom,
+                               const nh_mat *H0, int fold, nh_model_graph **g);
+/* Input features of nodes i0..i0+n-1 (f[2][n][P], the layout of node_in
+ * for n rows) and of edges e0..e0+n-1 (f[2][n][P]). */
+nh_err nh_model_node_features(const nh_model *m, const nh_model_graph *g,
+                              const nh_mat *H0, const nh_mat *S, int i0, int n,
+                              double *f);
+nh_err nh_model_edge_features(const nh_model *m, const nh_model_graph *g,
+                              const nh_mat *H0, const nh_mat *S, int e0, int n,
+                              double *f);
 void nh_model_graph_destroy(nh_model_graph **g);
 
 /* ---------------------------------------------------------------------------
  * Forward and backward (model.c).
  * ------------------------------------------------------------------------- */
 typedef struct nh_model_acts nh_model_acts;
-/* keep: store every layer's activations (needed by backward); otherwise
- * buffers are reused across layers (inference). */
+/* Every layer's activations, as backward needs them (training, tests):
+ * about 20 kB per edge for the default model. Inference does not use them
+ * (nh_model_predict streams). */
 nh_err nh_model_acts_create(const nh_model *m, const nh_model_graph *g,
-                            int keep, nh_model_acts **a);
+                            nh_model_acts **a);
 void nh_model_acts_destroy(nh_model_acts **a);
 /* Outputs: Pn[nown][norb²] (symmetric padded on-site blocks), Pe[E][norb²]
  * (one per directed edge; combined with its reverse by the caller). */
@@ -174,15 +191,30 @@ typedef nh_err (*nh_model_exchange_fn)(void *ctx, double *h, int width);
 
 /* Edges per call of the radial MLP and the SO(2) convolution (default
  * 4096; n <= 0 restores it): bounds their scratch to O(chunk) instead of
- * O(E). Read when activations are created. For tests and tuning. */
+ * O(E). Read when activations are created and by nh_model_predict (its
+ * chunks of destination nodes hold about this many edges). For tests and
+ * tuning. */
 void nh_model_set_edge_chunk(int n);
+int nh_model_edge_chunk(void);
+
+/* Pieces of the forward pass that inference (infer.c) shares:
+ * the output heads on rows of final features, Pn[n][norb²] (symmetrised)
+ * from h[n][dim] and Pe[ne][norb²] from e[ne][dim], with work of
+ * nh_model_heads_work(m) doubles; and the geometry features
+ * f[n][ir_sh.dim] = e_k(|r|) Y_LM(r̂) of edges e0..e0+n-1 from their
+ * radial basis rb[n][nradial]. */
+size_t nh_model_heads_work(const nh_model *m);
+void nh_model_heads(const nh_model *m, double *Pn, double *Pe, double *work,
+                    const double *h, int n, const double *e, int ne);
+nh_err nh_model_edge_geometry(const nh_model *m, const nh_model_graph *g,
+                              const double *rb, int e0, int n, double *f);
 
 nh_err nh_model_forward(const nh_model *m, const nh_model_graph *g,
                         nh_model_acts *a, nh_model_exchange_fn ex, void *exctx);
 /* Backward of the scalar <d_Pn, Pn> + <d_Pe, Pe> + <d_Tn, Tn> + <d_Te, Te>
  * (d_Tn, d_Te may be NULL): accumulates into d_params
  * [nparams] and, if not NULL, d_node_in / d_edge_in (the graph's input
- * layout). Needs keep = 1 and a folded graph (ntot == nown). */
+ * layout). Needs a folded graph (ntot == nown). */
 nh_err nh_model_backward(const nh_model *m, const nh_model_graph *g,
                          nh_model_acts *a, const double *d_Pn,
                          const double *d_Pe, const double *d_Tn,
@@ -209,13 +241,29 @@ nh_err nh_model_check_basis(const nh_model *m, const char *model_path,
  * per layer), or on H0's domain when netdom is NULL. H0's halo (the
  * range of its blocks) is usually much wider than the cutoff: a netdom
  * with halo = cutoff exchanges and stores far fewer ghosts.
+ * Inference streams (docs/model.md, "Memory of inference"): per edge it
+ * keeps only the edge features e and the graph (about 3.2 kB for the
+ * default model); x_e, messages, input features and output blocks live
+ * per chunk of destination nodes, and the blocks go straight into dH.
+ * Predictions equal those of nh_model_forward + nh_model_assemble to
+ * round-off.
  * ------------------------------------------------------------------------- */
+/* ΔH on dom (a domain owning the same atoms as g's, e.g. H0's) from the
+ * outputs of nh_model_forward, combined as nh_model_predict does: the
+ * cached path's prediction (training's loss, tests). Collective. */
+nh_err nh_model_assemble(const nh_model *m, const nh_model_graph *g,
+                         const nh_model_acts *a, const nh_domain *dom,
+                         nh_mat **dH);
+
 typedef struct nh_infer_stats {
   int64_t atoms, edges;    /* global                                 */
   double seconds_features, seconds_network, seconds_assemble;
   double flops;            /* SO(2) flops of this rank (estimate)    */
   double cpu_comm;         /* user CPU s in the halo exchanges and the
                               final assemble (MPI waits spin)        */
+  double bytes_network;    /* bytes the network allocated on this rank
+                              (graph, node and edge features, chunk
+                              scratch; not H0, S, dH)                */
 } nh_infer_stats;
 nh_err nh_model_predict(const nh_model *m, const nh_domain *netdom,
                         const nh_mat *H0, const nh_mat *S, nh_mat **dH,

@@ -46,7 +46,7 @@ static void block_features(const nh_model *m, const nh_mat *M, int s,
   }
 }
 
-static nh_err graph_alloc(nh_model_graph *g, size_t P) {
+static nh_err graph_alloc(nh_model_graph *g) {
   NH_CALL(nh_calloc(g->nown + 1, sizeof(int), &g->elem));
   NH_CALL(nh_calloc(g->ntot + 1, sizeof(int64_t), &g->gid));
   NH_CALL(nh_calloc(g->E + 1, sizeof(int), &g->src));
@@ -55,8 +55,6 @@ static nh_err graph_alloc(nh_model_graph *g, size_t P) {
   NH_CALL(nh_calloc(3 * (size_t)g->E + 1, sizeof(double), &g->r));
   NH_CALL(nh_calloc(g->E + 1, sizeof(double), &g->len));
   NH_CALL(nh_calloc(g->E + 1, sizeof(nh_block_key), &g->key));
-  NH_CALL(nh_calloc(2 * P * g->nown + 1, sizeof(double), &g->node_in));
-  NH_CALL(nh_calloc(2 * P * g->E + 1, sizeof(double), &g->edge_in));
   return NH_OK;
 }
 
@@ -87,50 +85,38 @@ static int owned_index(const nh_atoms *at, int64_t gid) {
 }
 
 static nh_err fill_graph(const nh_model *m, const nh_atoms *at,
-                         const nh_neighbors *nl, const nh_mat *H0,
-                         const nh_mat *S, int fold, nh_model_graph *g,
-                         nh_hmap *hm) {
-  const size_t P = m->ir_in.dim;
-  double *pad = NULL;
-  NH_CALL(nh_malloc((size_t)m->pad->norb * m->pad->norb * sizeof(double), &pad));
-  nh_err err = NH_OK;
+                         const nh_neighbors *nl, const nh_mat *H0, int fold,
+                         nh_model_graph *g, nh_hmap *hm) {
   for (int64_t k = 0; k < g->ntot; k++) {
     uint64_t k1, k2;
     g->gid[k] = at->gid[k];
     nh_hmap_block_key(at->gid[k], 0, at->image[k], &k1, &k2);
-    NH_CALL_GOTO(nh_hmap_put(hm, k1, k2, k), done);
+    NH_CALL(nh_hmap_put(hm, k1, k2, k));
   }
+  const int zero[3] = {0, 0, 0};
   for (int k = 0; k < g->nown; k++) {
-    const nh_block_key key = {at->gid[k], at->gid[k], {0, 0, 0}};
-    NH_CALL_GOTO(elem_index(m, at->z[k], at->gid[k], &g->elem[k]), done);
-    NH_CHECK_GOTO(nh_mat_get_block(H0, key.i, key.i, key.n), done, NH_ERR_INPUT,
-                  "model: %s has no on-site block of atom %lld",
-                  nh_mat_name(H0), (long long)key.i + 1);
-    block_features(m, H0, 0, &key, g->elem[k], g->elem[k], pad, g->node_in + k * P);
-    block_features(m, S, 1, &key, g->elem[k], g->elem[k], pad,
-                   g->node_in + (g->nown + k) * P);
+    NH_CALL(elem_index(m, at->z[k], at->gid[k], &g->elem[k]));
+    NH_CHECK(nh_mat_get_block(H0, at->gid[k], at->gid[k], zero), NH_ERR_INPUT,
+             "model: %s has no on-site block of atom %lld", nh_mat_name(H0),
+             (long long)at->gid[k] + 1);
   }
   for (int e = 0; e < g->E; e++) {
     const nh_pair *p = &nl->pairs[e];
-    NH_CALL_GOTO(src_index(at, hm, p, fold, &g->src[e]), done);
+    NH_CALL(src_index(at, hm, p, fold, &g->src[e]));
     g->dst[e] = owned_index(at, p->i);
-    NH_CALL_GOTO(elem_index(m, at->z[g->src[e]], p->j, &g->src_elem[e]), done);
+    NH_CHECK(e == 0 || g->dst[e] >= g->dst[e - 1], NH_ERR_INTERNAL,
+             "model: neighbour pairs are not sorted by their centre atom");
+    NH_CALL(elem_index(m, at->z[g->src[e]], p->j, &g->src_elem[e]));
     g->key[e] = (nh_block_key){p->i, p->j, {p->n[0], p->n[1], p->n[2]}};
     memcpy(g->r + 3 * e, p->d, sizeof p->d);
     g->len[e] = p->r;
-    const int ei = g->elem[g->dst[e]], ej = g->src_elem[e];
-    block_features(m, H0, 0, &g->key[e], ei, ej, pad, g->edge_in + e * P);
-    block_features(m, S, 1, &g->key[e], ei, ej, pad,
-                   g->edge_in + (g->E + e) * P);
   }
-done:
-  nh_free(&pad);
-  return err;
+  return NH_OK;
 }
 
-nh_err nh_model_graph_build(const nh_model *m, const nh_domain *dom,
-                            const nh_mat *H0, const nh_mat *S, int fold,
-                            nh_model_graph **out) {
+nh_err nh_model_graph_topology(const nh_model *m, const nh_domain *dom,
+                               const nh_mat *H0, int fold,
+                               nh_model_graph **out) {
   nh_err err;
   nh_model_graph *g = NULL;
   nh_neighbors *nl = NULL;
@@ -147,9 +133,9 @@ nh_err nh_model_graph_build(const nh_model *m, const nh_domain *dom,
   g->nown = (int)at->nlocal;
   g->ntot = fold ? g->nown : (int)(at->nlocal + at->nghost);
   g->E = (int)nl->npairs;
-  NH_CALL_GOTO(graph_alloc(g, m->ir_in.dim), fail);
+  NH_CALL_GOTO(graph_alloc(g), fail);
   NH_CALL_GOTO(nh_hmap_init(&hm, at->nlocal + at->nghost + 1), fail);
-  NH_CALL_GOTO(fill_graph(m, at, nl, H0, S, fold, g, &hm), fail);
+  NH_CALL_GOTO(fill_graph(m, at, nl, H0, fold, g, &hm), fail);
   nh_hmap_free(&hm);
   nh_neighbors_destroy(&nl);
   *out = g;
@@ -157,6 +143,56 @@ nh_err nh_model_graph_build(const nh_model *m, const nh_domain *dom,
 fail:
   nh_hmap_free(&hm);
   nh_neighbors_destroy(&nl);
+  nh_model_graph_destroy(&g);
+  return err;
+}
+
+nh_err nh_model_node_features(const nh_model *m, const nh_model_graph *g,
+                              const nh_mat *H0, const nh_mat *S, int i0, int n,
+                              double *f) {
+  const size_t P = m->ir_in.dim;
+  double *pad;
+  NH_CALL(nh_malloc((size_t)m->pad->norb * m->pad->norb * sizeof(double), &pad));
+  for (int k = 0; k < n; k++) {
+    const int64_t gid = g->gid[i0 + k];
+    const nh_block_key key = {gid, gid, {0, 0, 0}};
+    const int e = g->elem[i0 + k];
+    block_features(m, H0, 0, &key, e, e, pad, f + k * P);
+    block_features(m, S, 1, &key, e, e, pad, f + (n + k) * P);
+  }
+  nh_free(&pad);
+  return NH_OK;
+}
+
+nh_err nh_model_edge_features(const nh_model *m, const nh_model_graph *g,
+                              const nh_mat *H0, const nh_mat *S, int e0, int n,
+                              double *f) {
+  const size_t P = m->ir_in.dim;
+  double *pad;
+  NH_CALL(nh_malloc((size_t)m->pad->norb * m->pad->norb * sizeof(double), &pad));
+  for (int k = 0; k < n; k++) {
+    const int e = e0 + k, ei = g->elem[g->dst[e]], ej = g->src_elem[e];
+    block_features(m, H0, 0, &g->key[e], ei, ej, pad, f + k * P);
+    block_features(m, S, 1, &g->key[e], ei, ej, pad, f + (n + k) * P);
+  }
+  nh_free(&pad);
+  return NH_OK;
+}
+
+nh_err nh_model_graph_build(const nh_model *m, const nh_domain *dom,
+                            const nh_mat *H0, const nh_mat *S, int fold,
+                            nh_model_graph **out) {
+  nh_err err;
+  nh_model_graph *g = NULL;
+  const size_t P = m->ir_in.dim;
+  NH_CALL(nh_model_graph_topology(m, dom, H0, fold, &g));
+  NH_CALL_GOTO(nh_calloc(2 * P * g->nown + 1, sizeof(double), &g->node_in), fail);
+  NH_CALL_GOTO(nh_calloc(2 * P * g->E + 1, sizeof(double), &g->edge_in), fail);
+  NH_CALL_GOTO(nh_model_node_features(m, g, H0, S, 0, g->nown, g->node_in), fail);
+  NH_CALL_GOTO(nh_model_edge_features(m, g, H0, S, 0, g->E, g->edge_in), fail);
+  *out = g;
+  return NH_OK;
+fail:
   nh_model_graph_destroy(&g);
   return err;
 }

@@ -400,17 +400,18 @@ const char *nh_model_slice(const nh_model *m, int k, size_t *off, size_t *n) {
 }
 
 /* ---------------------------------------------------------------------------
- * Activations. With keep, layer l's buffers sit at l·size; without, every
- * layer reuses the same ones (stride 0).
+ * Activations: layer l's buffers sit at l·size (inference streams instead,
+ * infer.c).
  * ------------------------------------------------------------------------- */
 #define HCHUNK 256  /* rows per head call: bounds the head's work buffer */
 /* Edges per radial MLP + SO(2) call: bounds their work buffers. */
 static int edge_chunk = 4096;
 
 void nh_model_set_edge_chunk(int n) { edge_chunk = n > 0 ? n : 4096; }
+int nh_model_edge_chunk(void) { return edge_chunk; }
 
 struct nh_model_acts {
-  int keep, nown, ntot, E, L;
+  int nown, ntot, E, L;
   size_t hs, es, ns, rs, rcs, zs, tcs; /* per-layer sizes */
   size_t rc1;                          /* radial MLP cache of one chunk */
   int ec;                              /* edges per chunk               */
@@ -423,21 +424,20 @@ struct nh_model_acts {
   double *dz, *dinv, *twork; /* trace heads' backward */
 };
 
-#define AT(a, buf, sz, l) ((a)->buf + ((a)->keep ? (size_t)(l) * (a)->sz : 0))
+#define AT(a, buf, sz, l) ((a)->buf + (size_t)(l) * (a)->sz)
 
 nh_err nh_model_acts_create(const nh_model *m, const nh_model_graph *g,
-                            int keep, nh_model_acts **out) {
+                            nh_model_acts **out) {
   nh_err err;
   nh_model_acts *a = NULL;
   NH_CALL(nh_calloc(1, sizeof *a, &a));
   const size_t D = m->ir.dim, P2 = (size_t)m->pairs->norb * m->pairs->norb;
-  const int L = m->hp.layers, nl = keep ? L : 1;
-  a->keep = keep, a->nown = g->nown, a->ntot = g->ntot, a->E = g->E, a->L = L;
+  const int L = m->hp.layers;
+  a->nown = g->nown, a->ntot = g->ntot, a->E = g->E, a->L = L;
   a->hs = g->ntot * D, a->es = g->E * D, a->ns = g->nown * D;
-  /* radial features and the radial MLP's cache: every chunk with keep,
-   * one chunk (reused) without */
+  /* radial features and the radial MLP's cache of every chunk */
   a->ec = edge_chunk;
-  const int nc = keep ? (g->E + a->ec - 1) / a->ec : 1;
+  const int nc = (g->E + a->ec - 1) / a->ec;
   a->rc1 = nh_nn_mlp_cache(&m->rmlp, a->ec);
   a->rs = (size_t)nc * a->ec * m->so2.nrad, a->rcs = nc * a->rc1;
   a->zs = (size_t)g->nown * m->tg.nz, a->tcs = nh_nn_tracegrad_cache(&m->tg, g->nown);
@@ -446,14 +446,14 @@ nh_err nh_model_acts_create(const nh_model *m, const nh_model_graph *g,
   nw = fmax(nw, nh_nn_attn_work(&m->attn, g->nown, g->E));
   nw = fmax(nw, nh_nn_mlp_work(&m->rmlp, ec));
   nw = fmax(nw, nh_nn_tracegrad_work(&m->tg, g->nown));
-  nw = fmax(nw, (size_t)HCHUNK * m->pairs->dim);
+  nw = fmax(nw, nh_model_heads_work(m));
   struct { double **p; size_t n; } b[] = {
-      {&a->h, (keep ? L + 1 : 1) * a->hs}, {&a->e, (keep ? L + 1 : 1) * a->es},
-      {&a->xe, nl * a->es}, {&a->rad, nl * a->rs}, {&a->rcache, nl * a->rcs},
-      {&a->msg, nl * a->es}, {&a->agg, nl * a->ns}, {&a->h1, nl * a->ns},
-      {&a->hn, nl * a->ns}, {&a->g, nl * a->ns}, {&a->z, nl * a->zs},
-      {&a->tcache, nl * a->tcs}, {&a->rb, (size_t)g->E * m->hp.nradial},
-      {&a->tmp, keep ? a->es : 0}, {&a->work, nw}, {&a->Pn, g->nown * P2},
+      {&a->h, (L + 1) * a->hs}, {&a->e, (L + 1) * a->es},
+      {&a->xe, L * a->es}, {&a->rad, L * a->rs}, {&a->rcache, L * a->rcs},
+      {&a->msg, L * a->es}, {&a->agg, L * a->ns}, {&a->h1, L * a->ns},
+      {&a->hn, L * a->ns}, {&a->g, L * a->ns}, {&a->z, L * a->zs},
+      {&a->tcache, L * a->tcs}, {&a->rb, (size_t)g->E * m->hp.nradial},
+      {&a->tmp, a->es}, {&a->work, nw}, {&a->Pn, g->nown * P2},
       {&a->Pe, g->E * P2}, {&a->Tn, g->nown}, {&a->Te, g->E},
       {&a->tn_cache, nh_nn_mlp_cache(&m->trace_node, g->nown)},
       {&a->te_inv, (size_t)g->E * m->trace_edge.size[0]},
@@ -503,36 +503,39 @@ static void symmetrize(double *P, int n, int norb) {
   }
 }
 
-static void heads_forward(const nh_model *m, nh_model_acts *a, const double *h,
-                          const double *e) {
+size_t nh_model_heads_work(const nh_model *m) {
+  return (size_t)HCHUNK * m->pairs->dim;
+}
+
+void nh_model_heads(const nh_model *m, double *Pn, double *Pe, double *work,
+                    const double *h, int n, const double *e, int ne) {
   const size_t D = m->ir.dim, P2 = (size_t)m->pairs->norb * m->pairs->norb;
   const double *p = m->params;
-  for (int i = 0; i < a->nown; i += HCHUNK) {
-    const int n = a->nown - i < HCHUNK ? a->nown - i : HCHUNK;
-    nh_nn_head_forward(a->Pn + i * P2, a->work, h + i * D, p + m->lay.head_node,
-                       &m->ir, m->pairs, n);
+  for (int i = 0; i < n; i += HCHUNK) {
+    const int k = n - i < HCHUNK ? n - i : HCHUNK;
+    nh_nn_head_forward(Pn + i * P2, work, h + i * D, p + m->lay.head_node,
+                       &m->ir, m->pairs, k);
   }
-  symmetrize(a->Pn, a->nown, m->pairs->norb);
-  for (int i = 0; i < a->E; i += HCHUNK) {
-    const int n = a->E - i < HCHUNK ? a->E - i : HCHUNK;
-    nh_nn_head_forward(a->Pe + i * P2, a->work, e + i * D, p + m->lay.head_edge,
-                       &m->ir, m->pairs, n);
+  symmetrize(Pn, n, m->pairs->norb);
+  for (int i = 0; i < ne; i += HCHUNK) {
+    const int k = ne - i < HCHUNK ? ne - i : HCHUNK;
+    nh_nn_head_forward(Pe + i * P2, work, e + i * D, p + m->lay.head_edge,
+                       &m->ir, m->pairs, k);
   }
 }
 
-/* f[n][ir_sh.dim] = e_k(|r|) Y_LM(r̂) of edges e0..e0+n-1 (rb computed). */
-static nh_err sh_features(const nh_model *m, const nh_model_graph *g,
-                          const nh_model_acts *a, int e0, int n, double *f) {
+nh_err nh_model_edge_geometry(const nh_model *m, const nh_model_graph *g,
+                              const double *rb, int e0, int n, double *f) {
   const nh_nn_irreps *ir = &m->ir_sh;
   double Y[(NH_IRREPS_LMAX + 1) * (NH_IRREPS_LMAX + 1)];
   for (int e = 0; e < n; e++) {
     NH_CALL(nh_irreps_sph(m->hp.lmax, g->r + 3 * (size_t)(e0 + e), Y, NULL));
-    const double *rb = a->rb + (size_t)(e0 + e) * m->hp.nradial;
+    const double *rbe = rb + (size_t)e * m->hp.nradial;
     double *fe = f + (size_t)e * ir->dim;
     for (int L = 0; L <= m->hp.lmax; L++)
       for (int k = 0; k < m->hp.nradial; k++)
         for (int q = 0; q < 2 * L + 1; q++)
-          fe[ir->off[L] + k * (2 * L + 1) + q] = rb[k] * Y[L * L + q];
+          fe[ir->off[L] + k * (2 * L + 1) + q] = rbe[k] * Y[L * L + q];
   }
   return NH_OK;
 }
@@ -558,7 +561,8 @@ static nh_err inputs_forward(const nh_model *m, const nh_model_graph *g,
   double *f = a->shbuf, *t = a->shbuf + (size_t)HCHUNK * m->ir_sh.dim;
   for (int e0 = 0; e0 < g->E; e0 += HCHUNK) {
     const int n = g->E - e0 < HCHUNK ? g->E - e0 : HCHUNK;
-    NH_CALL(sh_features(m, g, a, e0, n, f));
+    NH_CALL(nh_model_edge_geometry(m, g, a->rb + (size_t)e0 * m->hp.nradial,
+                                   e0, n, f));
     nh_nn_linear_forward(t, f, p + m->lay.edge_sh, &m->ir_sh, &m->ir, n);
     add(e + (size_t)e0 * D, t, (size_t)n * D);
   }
@@ -578,15 +582,14 @@ static void traces_forward(const nh_model *m, const nh_model_graph *g,
 }
 
 /* msg = SO2(x_e, MLP(rb), r), a->ec edges at a time: chunk k's radial
- * features and cache sit at k·ec rows / k·rc1 with keep, at 0 without. */
+ * features and cache sit at k·ec rows / k·rc1. */
 static nh_err edges_forward(const nh_model *m, const nh_model_graph *g,
                             nh_model_acts *a, double *rad, double *rc,
                             const double *xe, double *msg, const size_t *o) {
   const size_t D = m->ir.dim, nr = m->so2.nrad;
   for (int k = 0; k * a->ec < g->E; k++) {
     const int e0 = k * a->ec, n = g->E - e0 < a->ec ? g->E - e0 : a->ec;
-    double *rk = rad + (a->keep ? (size_t)e0 * nr : 0);
-    double *ck = rc + (a->keep ? k * a->rc1 : 0);
+    double *rk = rad + (size_t)e0 * nr, *ck = rc + k * a->rc1;
     nh_nn_mlp_forward(rk, ck, a->rb + (size_t)e0 * m->hp.nradial,
                       m->params + o[NH_ML_RMLP], &m->rmlp, n);
     nh_timer_start("nn so2");
@@ -629,12 +632,12 @@ nh_err nh_model_forward(const nh_model *m, const nh_model_graph *g,
     nh_timer_stop("nn tracegrad");
     for (size_t j = 0; j < (size_t)N * D; j++) hx[j] = h1[j] + gg[j];
     if (ex) NH_CALL(ex(exctx, hx, D));
-    double *t = a->keep ? a->tmp : xe; /* x_e is dead here when not kept */
-    nh_nn_linear_forward(t, msg, p + o[NH_ML_ELIN], &m->ir, &m->ir, E);
-    for (size_t j = 0; j < (size_t)E * D; j++) ex1[j] = e[j] + t[j];
+    nh_nn_linear_forward(a->tmp, msg, p + o[NH_ML_ELIN], &m->ir, &m->ir, E);
+    for (size_t j = 0; j < (size_t)E * D; j++) ex1[j] = e[j] + a->tmp[j];
   }
   nh_timer_start("nn heads");
-  heads_forward(m, a, AT(a, h, hs, m->hp.layers), AT(a, e, es, m->hp.layers));
+  nh_model_heads(m, a->Pn, a->Pe, a->work, AT(a, h, hs, m->hp.layers), g->nown,
+                 AT(a, e, es, m->hp.layers), g->E);
   traces_forward(m, g, a);
   nh_timer_stop("nn heads");
   return NH_OK;
@@ -760,7 +763,8 @@ static nh_err inputs_backward(const nh_model *m, const nh_model_graph *g,
   double *f = a->shbuf; /* the geometry features are recomputed */
   for (int e0 = 0; e0 < g->E; e0 += HCHUNK) {
     const int n = g->E - e0 < HCHUNK ? g->E - e0 : HCHUNK;
-    NH_CALL(sh_features(m, g, a, e0, n, f));
+    NH_CALL(nh_model_edge_geometry(m, g, a->rb + (size_t)e0 * m->hp.nradial,
+                                   e0, n, f));
     nh_nn_linear_backward(NULL, dp + m->lay.edge_sh, a->de + (size_t)e0 * D, f,
                           p + m->lay.edge_sh, &m->ir_sh, &m->ir, n);
   }
@@ -794,7 +798,6 @@ nh_err nh_model_backward(const nh_model *m, const nh_model_graph *g,
                          const double *d_Pe, const double *d_Tn,
                          const double *d_Te, double *d_params,
                          double *d_node_in, double *d_edge_in) {
-  NH_CHECK(a->keep, NH_ERR_ARG, "model: backward needs kept activations");
   NH_CHECK(g->ntot == g->nown, NH_ERR_ARG,
            "model: backward needs a folded graph (no ghosts)");
   NH_CALL(grads_alloc(m, a));
