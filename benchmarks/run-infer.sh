@@ -7,18 +7,22 @@
 #   benchmarks/run-infer.sh [BUILDDIR] [LOG]
 #
 # BUILDDIR holds benchmarks/bench_infer (default .; `make benchmarks`).
-# RESULT lines are appended to LOG (default infer-results.log) and a
-# Markdown table is printed. Sizes in NH_BENCH_SIZES (default "8 17":
-# 1,024 and 9,826 atoms), ranks in NH_BENCH_RANKS (default "1 2"). Each
-# process is limited to NH_BENCH_MAX_GIB / ranks of virtual memory
-# (default 8 GiB in total) so that a size too large fails alone.
+# RESULT lines are appended to LOG (default infer-results.log) and two
+# Markdown tables (time, memory) are printed. Sizes in NH_BENCH_SIZES
+# (default "8 17 37": 1,024, 9,826 and 101,306 atoms), ranks in
+# NH_BENCH_RANKS (default "1 2"). Each process is limited to
+# NH_BENCH_MAX_GIB / ranks of virtual memory (default 16 GiB in total) so
+# that a size too large fails alone. With NH_BENCH_LOCK=FILE, every run of
+# M >= 20 (more than 3 GiB) holds `flock FILE`, so that two large jobs on a
+# shared machine never run at once.
 set -u
 BUILD=${1:-.}
 LOG=${2:-infer-results.log}
 BENCH=$BUILD/benchmarks/bench_infer
 RANKS=${NH_BENCH_RANKS:-"1 2"}
-MAXGIB=${NH_BENCH_MAX_GIB:-8}
-SIZES=${NH_BENCH_SIZES:-"8 17"}
+MAXGIB=${NH_BENCH_MAX_GIB:-16}
+SIZES=${NH_BENCH_SIZES:-"8 17 37"}
+LOCK=${NH_BENCH_LOCK:-}
 MPIEXEC=${MPIEXEC:-mpiexec}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -35,7 +39,9 @@ sh "$SRC/tools/unpack-fixture.sh" si2 "$TMP" > /dev/null || exit 1
 for m in $SIZES; do
   for np in $RANKS; do
     kib=$((MAXGIB * 1048576 / np))
-    out=$( (ulimit -v $kib; $MPIEXEC -n "$np" "$BENCH" "$TMP/si2/si2.out" "$m") 2>&1)
+    run="$MPIEXEC -n $np $BENCH $TMP/si2/si2.out $m"
+    [ -n "$LOCK" ] && [ "$m" -ge 20 ] && run="flock $LOCK $run"
+    out=$( (ulimit -v $kib; $run) 2>&1)
     if echo "$out" | grep -q '^RESULT'; then
       echo "$out" | grep '^RESULT' | tee -a "$LOG"
     else
@@ -57,4 +63,16 @@ awk '/^RESULT/ {
     v["atoms_per_s"], v["edges_per_s"],
     v["atoms_per_cpu_s"], v["so2_gflops_cpu"], v["peak_gflops_cpu"],
     v["mem_peak_mib"]
+}' "$LOG"
+echo
+awk '/^RESULT/ {
+  for (k = 2; k <= NF; k++) { split($k, kv, "="); v[kv[1]] = kv[2] }
+  if (!hdr++) {
+    print "| atoms | edges | ranks | setup peak MiB/rank | inputs MiB/rank | predict peak MiB/rank | dH MiB/rank | network kB/edge (resident) | network kB/edge (allocated) |"
+    print "|---|---|---|---|---|---|---|---|---|"
+  }
+  printf "| %d | %d | %d | %.0f | %.0f | %.0f | %.0f | %.2f | %.2f |\n",
+    v["natoms"], v["edges"], v["ranks"], v["mem_setup_mib"],
+    v["mem_inputs_mib"], v["mem_peak_mib"], v["mem_dh_mib"],
+    v["net_kb_edge"], v["alloc_kb_edge"]
 }' "$LOG"
