@@ -1,4 +1,6 @@
-/* Private helpers of the nn layers: a row-major dgemm and SiLU. */
+/* Private helpers of the nn layers: a row-major dgemm, SiLU, and the
+ * attribute that compiles the small vectorised kernels for several x86-64
+ * levels (docs/nn.md, "Performance"). */
 #ifndef NEXTHAM_NNIMPL_H
 #define NEXTHAM_NNIMPL_H
 
@@ -24,6 +26,25 @@ static inline void nn_gemm(char ta, char tb, int M, int N, int K, double alpha,
   }
   dgemm_(&tb, &ta, &N, &M, &K, &alpha, B, &ldb, A, &lda, &beta, C, &ldc);
 }
+
+/* The few loops that cannot be BLAS calls (per-edge rotations, the
+ * gathers of the linear layer) are written over blocks of NN_VEC channels.
+ * On x86-64 with GCC, NN_SIMD compiles such a function for baseline
+ * x86-64, AVX2+FMA and AVX-512 and picks one at load time, so a default
+ * -O2 build still uses the wide units; elsewhere it is empty. */
+#define NN_VEC 8
+/* Doubles of the frame arrays of one block of edges in the SO(2) layer. */
+#ifndef NN_SO2_BLOCK_DOUBLES
+#define NN_SO2_BLOCK_DOUBLES 65536
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&         \
+    __GNUC__ >= 11
+#define NN_SIMD                                                                \
+  __attribute__((target_clones("default", "arch=x86-64-v3",                   \
+                               "arch=x86-64-v4")))
+#else
+#define NN_SIMD
+#endif
 
 static inline double nn_sigmoid(double a) { return 1.0 / (1.0 + exp(-a)); }
 static inline double nn_silu(double a) { return a * nn_sigmoid(a); }

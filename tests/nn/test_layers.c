@@ -499,6 +499,128 @@ static void so2_free(so2_ctx *c) {
   nh_free(&c->y), nh_free(&c->w), nh_free(&c->work);
 }
 
+/* The layer by its definition (nn.h), one edge at a time: frame by
+ * nh_irreps_edge_frame and nh_irreps_wigner, the W1/W2 blocks of every
+ * (m, out kind, in kind) straight from the parameter list. An independent
+ * check of the blocked, frame-packed kernels. */
+static void so2_reference(double *out, const double *in, const double *rad,
+                          const double *r, const double *P,
+                          const nh_nn_so2 *s, int E) {
+  const nh_nn_irreps *ii = &s->in, *io = &s->out;
+  double *xr = alloc((size_t)ii->dim), *y = alloc((size_t)io->dim);
+  for (int e = 0; e < E; e++) {
+    double R[9], D[969];
+    assert_nh_ok(nh_irreps_edge_frame(r + 3 * e, R));
+    assert_nh_ok(nh_irreps_wigner(NH_IRREPS_LMAX, R, D));
+    for (int k = 0; k < ii->nkind; k++) { /* x' = D x per channel */
+      const int L = ii->L[k], d = 2 * L + 1;
+      const double *Dl = D + nh_irreps_wigner_off(L);
+      for (int c = 0; c < ii->mul[k]; c++)
+        for (int a = 0; a < d; a++) {
+          double t = 0.0;
+          for (int b = 0; b < d; b++)
+            t += Dl[a * d + b] * in[(size_t)e * ii->dim + ii->off[k] + c * d + b];
+          xr[ii->off[k] + c * d + a] = t;
+        }
+    }
+    memset(y, 0, sizeof(double) * io->dim);
+    size_t p = 0;
+    int roff = 0;
+    for (int m = 0; m <= s->mmax; m++) {
+      for (int ko = 0; ko < io->nkind; ko++) {
+        const int Lo = io->L[ko], so = io->parity[ko] * (Lo % 2 ? -1 : 1);
+        if (Lo < m)
+          continue;
+        int rpos = 0;
+        for (int ki = 0; ki < ii->nkind; ki++) {
+          const int Li = ii->L[ki], si = ii->parity[ki] * (Li % 2 ? -1 : 1);
+          if (Li < m)
+            continue;
+          const int mi = ii->mul[ki], di = 2 * Li + 1, dout = 2 * Lo + 1;
+          if (m > 0 || so == si) {
+            for (int a = 0; a < io->mul[ko]; a++)
+              for (int b = 0; b < mi; b++) {
+                const double W = P[p + (size_t)a * mi + b];
+                const double g = rad[(size_t)e * s->nrad + roff + rpos + b];
+                const double *x = xr + ii->off[ki] + b * di + Li;
+                double *yo = y + io->off[ko] + a * dout + Lo;
+                if (m == 0)
+                  yo[0] += W * g * x[0];
+                else if (so == si) { /* W1 */
+                  yo[m] += W * g * x[m];
+                  yo[-m] += W * g * x[-m];
+                } else { /* W2 */
+                  yo[m] -= W * g * x[-m];
+                  yo[-m] += W * g * x[m];
+                }
+              }
+            p += (size_t)io->mul[ko] * mi;
+          }
+          rpos += mi;
+        }
+      }
+      for (int ki = 0; ki < ii->nkind; ki++)
+        roff += ii->L[ki] >= m ? ii->mul[ki] : 0;
+    }
+    assert_true(p == s->npar);
+    for (int k = 0; k < io->nkind; k++) { /* out = Dᵀ y per channel */
+      const int L = io->L[k], d = 2 * L + 1;
+      const double *Dl = D + nh_irreps_wigner_off(L);
+      for (int c = 0; c < io->mul[k]; c++)
+        for (int b = 0; b < d; b++) {
+          double t = 0.0;
+          for (int a = 0; a < d; a++)
+            t += Dl[a * d + b] * y[io->off[k] + c * d + a];
+          out[(size_t)e * io->dim + io->off[k] + c * d + b] = t;
+        }
+    }
+  }
+  nh_free(&xr), nh_free(&y);
+}
+
+/* Forward against so2_reference, and backward over many edges (several
+ * blocks inside the layer) against the sum of backward over two parts,
+ * for irreps ir_in -> ir_out. */
+static void so2_against_reference(const char *what, const nh_nn_irreps *in,
+                                  const nh_nn_irreps *out, int E) {
+  so2_ctx c;
+  so2_setup(&c, in, out, E);
+  c.r[0] = c.r[1] = 0.0, c.r[2] = -1.3; /* along -z and +z */
+  c.r[3] = c.r[4] = 0.0, c.r[5] = 0.4;
+  const size_t ny = (size_t)E * out->dim, nx = (size_t)E * in->dim,
+               nr = (size_t)E * c.s.nrad;
+  double *ref = alloc(ny);
+  so2_loss(&c);
+  so2_reference(ref, c.x, c.rad, c.r, c.p, &c.s, E);
+  const double d = max_diff(ref, c.y, ny), m = max_abs(ref, ny);
+  printf("  so2 %-36s %4d edges  max |out| %.3e  max diff %.2e\n", what, E, m,
+         d);
+  assert_true(m > 1e-3 && d < 1e-12 * m);
+  /* backward in one call = backward of edges [0, 1) + [1, E) */
+  double *g[2][3];
+  for (int t = 0; t < 2; t++)
+    g[t][0] = alloc(nx), g[t][1] = alloc(nr), g[t][2] = alloc(c.s.npar);
+  assert_nh_ok(nh_nn_so2_backward(g[0][0], g[0][1], g[0][2], c.w, c.work,
+                                  c.x, c.rad, c.r, c.p, &c.s, E));
+  for (int e0 = 0; e0 < E; e0 = e0 ? E : 1) {
+    const int n = e0 ? E - 1 : 1;
+    assert_nh_ok(nh_nn_so2_backward(
+        g[1][0] + (size_t)e0 * in->dim, g[1][1] + (size_t)e0 * c.s.nrad,
+        g[1][2], c.w + (size_t)e0 * out->dim, c.work, c.x + (size_t)e0 * in->dim,
+        c.rad + (size_t)e0 * c.s.nrad, c.r + 3 * e0, c.p, &c.s, n));
+  }
+  const size_t len[3] = {nx, nr, c.s.npar};
+  for (int q = 0; q < 3; q++) {
+    const double gm = max_abs(g[0][q], len[q]);
+    assert_true(gm > 0.0 && max_diff(g[0][q], g[1][q], len[q]) < 1e-12 * gm);
+  }
+  for (int t = 0; t < 2; t++)
+    for (int q = 0; q < 3; q++)
+      nh_free(&g[t][q]);
+  nh_free(&ref);
+  so2_free(&c);
+}
+
 static void test_so2(void **state) {
   (void)state;
   so2_ctx c;
@@ -539,6 +661,21 @@ static void test_so2(void **state) {
   so2_free(&c);
   nh_free(&dx), nh_free(&drad), nh_free(&dp), nh_free(&x2), nh_free(&r2);
   nh_free(&y2), nh_free(&y3);
+}
+
+static void test_so2_reference(void **state) {
+  (void)state;
+  nh_nn_irreps in, out;
+  irreps_a(&in);
+  irreps_b(&out);
+  so2_against_reference("a -> b", &in, &out, 7);
+  so2_against_reference("b -> a (mmax 3, in L 4 unused)", &out, &in, 7);
+  nh_nn_irreps big; /* the default model's irreps: several blocks of edges */
+  const int L[] = {0, 1, 1, 2, 2, 3, 3, 4, 4},
+            p[] = {1, 1, -1, 1, -1, 1, -1, 1, -1},
+            m[] = {8, 8, 8, 8, 8, 8, 8, 8, 8};
+  assert_nh_ok(nh_nn_irreps_set(&big, 9, L, p, m));
+  so2_against_reference("L_max 4, 9 kinds x 8", &big, &big, 300);
 }
 
 /* Time per edge of the SO(2) convolution, L_max = 4, 32 channels in each of
@@ -905,6 +1042,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_irreps_set), cmocka_unit_test(test_linear),
       cmocka_unit_test(test_norm),       cmocka_unit_test(test_radial),
       cmocka_unit_test(test_mlp),        cmocka_unit_test(test_tracegrad),
+      cmocka_unit_test(test_so2_reference),
       cmocka_unit_test(test_so2),        cmocka_unit_test(test_so2_timing),
       cmocka_unit_test(test_attn),       cmocka_unit_test(test_gather),
       cmocka_unit_test(test_heads),      cmocka_unit_test(test_block),
