@@ -2,13 +2,15 @@
  * of an M x M x 1 graphene supercell at Gamma with SLEPc (shift-and-invert,
  * MUMPS), from CP2K's graphene Hamiltonian tiled exactly.
  *
- *   bench_sparse GRAPHENE.out M [NEV] [DROP_TOL]
+ *   bench_sparse GRAPHENE.out M [NEV] [DROP_TOL] [ORDERING] [OOC_DIR]
  *
  * GRAPHENE.out is the fixture tests/data/cp2k/graphene with its CSR files
  * unpacked beside it (benchmarks/run-sparse.sh does that). The supercell
  * has 2 M^2 atoms and 26 M^2 orbitals; NEV defaults to 20, DROP_TOL
- * (Hartree, default 0) to no dropping. The target is the Dirac point of
- * the primitive cell (CP2K's .bs: the middle of bands 4 and 5 at K).
+ * (Hartree, default 0) to no dropping, ORDERING (default "auto") is the
+ * MUMPS ordering (nh_ordering_parse), and an OOC_DIR keeps the factors
+ * out of core in that directory. The target is the Dirac point of the
+ * primitive cell (CP2K's .bs: the middle of bands 4 and 5 at K).
  *
  * Accuracy is measured exactly: the supercell's eigenvalues at Gamma are
  * the primitive's at the M^2 folded k-points (i/M, j/M, 0), solved here
@@ -182,7 +184,7 @@ static double peak_mib(MPI_Comm comm) {
 }
 
 static nh_err run(const nh_ctx *ctx, const char *out, int M, int nev,
-                  double drop_tol) {
+                  double drop_tol, const char *ordering, const char *ooc_dir) {
   prim p = {0};
   nh_structure *sc = NULL;
   nh_domain *scdom = NULL;
@@ -214,6 +216,9 @@ static nh_err run(const nh_ctx *ctx, const char *out, int M, int nev,
   o.nbands = nev;
   o.target = target;
   o.drop_tol = drop_tol;
+  NH_CALL(nh_ordering_parse(ordering, &o.ordering));
+  o.out_of_core = ooc_dir != NULL;
+  snprintf(o.ooc_dir, sizeof o.ooc_dir, "%s", ooc_dir ? ooc_dir : "");
   const double gamma[3] = {0, 0, 0};
   nh_timer_reset();
   double c0 = cpu_max(ctx->comm);
@@ -234,6 +239,8 @@ static nh_err run(const nh_ctx *ctx, const char *out, int M, int nev,
   double cpu_solve = cpu_max(ctx->comm) - c0; /* setup + Bloch + SLEPc */
   double t_bloch = nh_timer_get("bloch (sparse)"),
          t_slepc = nh_timer_get("slepc");
+  nh_sparse_factor_info fi;
+  NH_CALL(nh_sparse_get_factor_info(sp, &fi));
 
   double err = 0;
   for (int b = 0; b < nev; b++)
@@ -249,11 +256,14 @@ static nh_err run(const nh_ctx *ctx, const char *out, int M, int nev,
         "blocks=%lld nnz=%.0f t_ref=%.2f t_tile=%.2f t_setup=%.2f "
         "t_bloch=%.2f t_slepc=%.2f t_solve=%.2f cpu_solve=%.2f "
         "mem_base_mib=%.0f "
-        "mem_tile_mib=%.0f mem_bloch_mib=%.0f mem_peak_mib=%.0f err_ev=%.2e\n",
+        "mem_tile_mib=%.0f mem_bloch_mib=%.0f mem_peak_mib=%.0f err_ev=%.2e "
+        "ordering=%s used=%s ooc=%d factor_entries=%.4g factor_flops=%.4g "
+        "mumps_mem_max_mib=%.0f mumps_mem_sum_mib=%.0f\n",
         2 * M * M, 26 * M * M, ctx->size, M, nev, drop_tol, (long long)nblocks,
         (double)nnz, t_ref, t_tile, t_setup, t_bloch, t_slepc, t_solve,
         cpu_solve, mem_base, mem_tile, mem_bloch, mem_solve,
-        err * NH_HARTREE_EV);
+        err * NH_HARTREE_EV, ordering, nh_ordering_name(fi.ordering),
+        o.out_of_core, fi.entries, fi.flops, fi.mem_max_mib, fi.mem_sum_mib);
     fflush(stdout);
   }
   NH_CALL(nh_sparse_destroy(&sp));
@@ -272,12 +282,17 @@ int main(int argc, char **argv) {
   nh_err err = NH_OK;
   if (argc < 3) {
     if (ctx.rank == 0)
-      fprintf(stderr, "usage: %s GRAPHENE.out M [NEV] [DROP_TOL]\n", argv[0]);
+      fprintf(stderr,
+              "usage: %s GRAPHENE.out M [NEV] [DROP_TOL] [ORDERING] "
+              "[OOC_DIR]\n",
+              argv[0]);
     err = NH_ERR_ARG;
   } else {
     int M = atoi(argv[2]), nev = argc > 3 ? atoi(argv[3]) : 20;
     double drop = argc > 4 ? atof(argv[4]) : 0;
-    err = run(&ctx, argv[1], M, nev, drop);
+    const char *ordering = argc > 5 ? argv[5] : "auto",
+               *ooc_dir = argc > 6 ? argv[6] : NULL;
+    err = run(&ctx, argv[1], M, nev, drop, ordering, ooc_dir);
     if (err)
       nh_error_print(err, ctx.rank);
   }

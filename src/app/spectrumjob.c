@@ -40,6 +40,32 @@ nh_err nh_spectrum_job_sample_keys(nh_toml *doc, const char *dir,
   return NH_OK;
 }
 
+/* The sparse solver's keys (docs/input.md, docs/solvers.md). */
+static nh_err sparse_keys(nh_toml *doc, nh_toml_val *t, const char *tname,
+                          const char *dir, nh_solver_opts *so) {
+  const char *f = nh_toml_name(doc);
+  char ordering[32], ooc_dir[512];
+  double drop_ev;
+  NH_CALL(nh_toml_get_double(t, "drop_tol", 0, &drop_ev));
+  NH_CHECK(drop_ev >= 0 && drop_ev < 1, NH_ERR_INPUT,
+           "%s:%d: key '%s.drop_tol' must be in [0, 1) eV", f,
+           key_line(t, "drop_tol"), tname);
+  so->drop_tol = drop_ev / NH_HARTREE_EV;
+  NH_CALL(nh_toml_get_string(t, "ordering", "auto", ordering, sizeof ordering));
+  nh_err err = nh_ordering_parse(ordering, &so->ordering);
+  if (err) {
+    char where[1200];
+    snprintf(where, sizeof where, "%s:%d: key '%s.ordering'", f,
+             key_line(t, "ordering"), tname);
+    return rephrase(err, where);
+  }
+  NH_CALL(nh_toml_get_bool(t, "out_of_core", 0, &so->out_of_core));
+  NH_CALL(nh_toml_get_string(t, "ooc_dir", "", ooc_dir, sizeof ooc_dir));
+  if (ooc_dir[0])
+    nh_app_resolve_path(dir, ooc_dir, so->ooc_dir, sizeof so->ooc_dir);
+  return NH_OK;
+}
+
 nh_err nh_spectrum_job_solver_keys(nh_toml *doc, nh_toml_val *t,
                                    const char *tname, const char *dir,
                                    const char *out_default,
@@ -71,6 +97,7 @@ nh_err nh_spectrum_job_solver_keys(nh_toml *doc, nh_toml_val *t,
   NH_CHECK(j->so.s_threshold >= 0 && j->so.s_threshold < 1, NH_ERR_INPUT,
            "%s:%d: key '%s.s_threshold' must be in [0, 1)", f,
            key_line(t, "s_threshold"), tname);
+  NH_CALL(sparse_keys(doc, t, tname, dir, &j->so));
   NH_CALL(nh_toml_get_double(t, "charge", 0, &j->charge));
   NH_CALL(nh_toml_get_string(t, "output", out_default, out, sizeof out));
   NH_CALL(nh_toml_get_bool(t, "plot", 0, &j->plot));

@@ -18,7 +18,8 @@ typedef struct nh_sparse nh_sparse; /* opaque: renumbering, pattern, EPS */
 /* Collective. Sets up the solver for H, S (same domain): initialises
  * PETSc/SLEPc if needed, numbers the orbitals in contiguous row ranges per
  * rank, exchanges the numbering of ghost atoms and preallocates the MPIAIJ
- * pattern. Uses o->nbands (> 0), o->target (Hartree), o->drop_tol. */
+ * pattern. Uses o->nbands (> 0), o->target (Hartree), o->drop_tol,
+ * o->ordering, o->out_of_core and o->ooc_dir. */
 nh_err nh_sparse_create(const nh_mat *H, const nh_mat *S,
                         const nh_solver_opts *o, nh_sparse **sp);
 nh_err nh_sparse_destroy(nh_sparse **sp);
@@ -41,6 +42,19 @@ nh_err nh_sparse_set_k(nh_sparse *sp, const double k[3]);
 nh_err nh_sparse_release(nh_sparse *sp);
 nh_err nh_sparse_solve(nh_sparse *sp, double *e, int nelem, const int *elem_z,
                        double *w);
+
+/* The factorisation of the last solve (MUMPS's statistics, the same on
+ * every rank; all 0 before the first solve). */
+typedef struct nh_sparse_factor_info {
+  nh_ordering ordering;     /* the ordering MUMPS used                 */
+  int parallel;             /* 1: parallel analysis (ICNTL(28) = 2)    */
+  int out_of_core;          /* 1: factors on disk (ICNTL(22) = 1)      */
+  double entries;           /* entries in the factors, all ranks       */
+  double flops;             /* flops of the factorisation, all ranks   */
+  double mem_max_mib;       /* MUMPS memory of the factorisation: the  */
+  double mem_sum_mib;       /* largest rank's and the sum              */
+} nh_sparse_factor_info;
+nh_err nh_sparse_get_factor_info(const nh_sparse *sp, nh_sparse_factor_info *f);
 
 /* Collective: elements stored in H(k) (the same in S(k)) over all ranks. */
 nh_err nh_sparse_nnz(const nh_sparse *sp, int64_t *nnz);

@@ -12,6 +12,7 @@
 
 #include "../../src/solve/sparseimpl.h"
 #include "nextham/cp2k.h"
+#include "nextham/supercell.h"
 #include "nhtest_fixture.h"
 
 void zhegv_(const int *itype, const char *jobz, const char *uplo, const int *n,
@@ -424,6 +425,142 @@ static void test_hermitian(void **state) {
 }
 
 /* ---------------------------------------------------------------------------
+ * Orderings and out-of-core factors: the same eigenvalues (to round-off),
+ * MUMPS reports the ordering asked for, a user's PETSc option wins, and
+ * nextham's own options do not leak into the next solver.
+ * ------------------------------------------------------------------------- */
+
+/* The NB eigenvalues of H, S nearest target at k with ordering ord and
+ * drop_tol drop (out of core in dir when dir is not NULL), and MUMPS's
+ * report of the factorisation. */
+typedef struct eig_case {
+  const nh_mat *H, *S;
+  double target, drop;
+  double k[3];
+} eig_case;
+
+static void solve_with(const eig_case *c, nh_ordering ord, const char *dir,
+                       double *e, nh_sparse_factor_info *f) {
+  nh_solver_opts o = sparse_opts();
+  o.nbands = NB;
+  o.target = c->target;
+  o.drop_tol = c->drop;
+  o.ordering = ord;
+  o.out_of_core = dir != NULL;
+  snprintf(o.ooc_dir, sizeof o.ooc_dir, "%s", dir ? dir : "");
+  nh_sparse *sp = NULL;
+  assert_nh_ok(nh_sparse_create(c->H, c->S, &o, &sp));
+  assert_nh_ok(nh_sparse_solve_k(sp, c->k, e, 0, NULL, NULL));
+  assert_nh_ok(nh_sparse_get_factor_info(sp, f));
+  assert_nh_ok(nh_sparse_destroy(&sp));
+  assert_true(f->entries > 0 && f->flops > 0);
+  assert_int_equal(f->out_of_core, dir != NULL);
+}
+
+/* Each ordering in and out of core gives the auto ordering's eigenvalues
+ * (to round-off), and MUMPS reports the ordering it was given (expect[]). */
+static void check_orderings(const eig_case *c, const char *what, int n,
+                            const nh_ordering *ord, const nh_ordering *expect,
+                            const char *dir) {
+  double e0[NB], e[NB], dmax = 0;
+  nh_sparse_factor_info f0, f;
+  solve_with(c, NH_ORDERING_AUTO, NULL, e0, &f0);
+  assert_true(f0.ordering != NH_ORDERING_AUTO); /* MUMPS's choice, named */
+  for (int i = 0; i < n; i++)
+    for (int ooc = 0; ooc < 2; ooc++) {
+      solve_with(c, ord[i], ooc ? dir : NULL, e, &f);
+      assert_int_equal(f.ordering, expect[i]);
+      for (int b = 0; b < NB; b++)
+        dmax = fmax(dmax, fabs(e[b] - e0[b]) * NH_HARTREE_EV);
+    }
+  if (nh_test_ctx()->rank == 0)
+    printf("%s: %d orderings x in/out of core: max |dE| %.2e eV; auto = %s\n",
+           what, n, dmax, nh_ordering_name(f0.ordering));
+  assert_true(dmax < 1e-10);
+  /* nextham's ICNTL(7) of the last solve is gone: auto is auto again */
+  solve_with(c, NH_ORDERING_AUTO, NULL, e, &f);
+  assert_int_equal(f.ordering, f0.ordering);
+}
+
+static void test_orderings(void **state) {
+  (void)state;
+  const imported *im = fixture("graphene");
+  bs_file bs;
+  read_bs("graphene", &bs);
+  char dir[64] = "/tmp/nh_ooc_XXXXXX";
+  if (nh_test_ctx()->rank == 0)
+    assert_non_null(mkdtemp(dir));
+  assert_int_equal(MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD), 0);
+  /* the primitive cell at Gamma (LDL^T) and at a general k (LU); PORD is
+   * replaced by AMD on so small a matrix */
+  const nh_ordering ord[] = {NH_ORDERING_AMD, NH_ORDERING_AMF,
+                             NH_ORDERING_QAMD, NH_ORDERING_PORD};
+  const nh_ordering small[] = {NH_ORDERING_AMD, NH_ORDERING_AMF,
+                               NH_ORDERING_QAMD, NH_ORDERING_AMD};
+  eig_case c = {im->H, im->S, mid_gap(&bs, 4), 0, {0, 0, 0}};
+  check_orderings(&c, "graphene at Gamma", 4, ord, small, dir);
+  c.k[0] = 0.1;
+  c.k[1] = 0.27;
+  check_orderings(&c, "graphene at (0.1 0.27)", 4, ord, small, dir);
+  /* PORD itself on an 8 x 8 supercell (1,664 orbitals) at Gamma */
+  const nh_ctx *ctx = nh_test_ctx();
+  const int m[3] = {8, 8, 1};
+  int norb[NH_MAX_Z + 1];
+  double range;
+  nh_structure *sc = NULL;
+  nh_domain *dom = NULL;
+  nh_mat *H = NULL, *S = NULL;
+  nh_basis_norb_table(im->b, norb);
+  assert_nh_ok(nh_supercell_structure(im->s, m, &sc));
+  assert_nh_ok(nh_supercell_pair_range(im->H, im->s, &range));
+  assert_nh_ok(nh_domain_create(ctx, sc, NULL, range, &dom));
+  assert_nh_ok(nh_supercell_tile(im->H, im->s, sc, m, dom, norb, "H", &H));
+  assert_nh_ok(nh_supercell_tile(im->S, im->s, sc, m, dom, norb, "S", &S));
+  /* target between clusters of (nearly) degenerate bands, so that the NB
+   * nearest do not depend on which members of a cluster converge first */
+  eig_case big = {H, S, -0.86 / NH_HARTREE_EV, 1e-5, {0, 0, 0}};
+  const nh_ordering pord = NH_ORDERING_PORD;
+  check_orderings(&big, "graphene 8x8 at Gamma", 1, &pord, &pord, dir);
+  /* an option the user set wins over nextham's ordering */
+  assert_int_equal(PetscOptionsSetValue(NULL, "-st_mat_mumps_icntl_7", "0"),
+                   0);
+  double e[NB];
+  nh_sparse_factor_info f;
+  solve_with(&big, NH_ORDERING_PORD, NULL, e, &f);
+  assert_int_equal(f.ordering, NH_ORDERING_AMD);
+  assert_int_equal(PetscOptionsClearValue(NULL, "-st_mat_mumps_icntl_7"), 0);
+  nh_mat_destroy(&H);
+  nh_mat_destroy(&S);
+  nh_domain_destroy(&dom);
+  nh_structure_destroy(&sc);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (ctx->rank == 0)
+    assert_int_equal(rmdir(dir), 0); /* empty: MUMPS removed its files */
+}
+
+static void test_ordering_names(void **state) {
+  (void)state;
+  for (int o = 0; o <= NH_ORDERING_PARMETIS; o++) {
+    nh_ordering back = NH_ORDERING_AUTO;
+    assert_nh_ok(nh_ordering_parse(nh_ordering_name((nh_ordering)o), &back));
+    assert_int_equal(back, o);
+  }
+  nh_ordering x;
+  assert_nh_fails(nh_ordering_parse("nd", &x), NH_ERR_INPUT,
+                  "unknown ordering \"nd\"");
+  /* an out-of-core directory that is not there is an input error */
+  const imported *im = fixture("si2");
+  nh_solver_opts o = sparse_opts();
+  o.nbands = 4;
+  o.out_of_core = 1;
+  snprintf(o.ooc_dir, sizeof o.ooc_dir, "/nonexistent/nh_ooc");
+  nh_sparse *sp = NULL;
+  assert_nh_fails(nh_sparse_create(im->H, im->S, &o, &sp), NH_ERR_INPUT,
+                  "/nonexistent/nh_ooc is not a writable directory");
+  assert_null(sp);
+}
+
+/* ---------------------------------------------------------------------------
  * Errors
  * ------------------------------------------------------------------------- */
 
@@ -467,6 +604,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_si2_bands), cmocka_unit_test(test_graphene_bands),
       cmocka_unit_test(test_drop_tol),  cmocka_unit_test(test_mulliken_hbn),
       cmocka_unit_test(test_hermitian), cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_orderings), cmocka_unit_test(test_ordering_names),
   };
   MPI_Init(&argc, &argv);
   int fail = cmocka_run_group_tests(tests, NULL, free_fixtures), all = 0;
