@@ -64,7 +64,7 @@ static nh_atom *solve(int z, const char *pot, const nh_atom_opts *o) {
 }
 
 /* Eigenvalues and energies of H, B, C, N, Si and Fe against CP2K ATOM;
- * each atom solves in well under a second. */
+ * the solve time per atom is printed (benchmarks time things, tests do not). */
 static void test_cp2k_atoms(void **state) {
   (void)state;
   const struct { int z; const char *el, *pot; double tol_e; } atoms[] = {
@@ -93,7 +93,6 @@ static void test_cp2k_atoms(void **state) {
     printf("%-2s %d iterations %.3f s  max |eps - CP2K| %.1e  "
            "E %.9f (CP2K %.9f)  r_cut %.2f bohr\n",
            atoms[k].el, a->niter, dt, maxde, a->etot, r.etot, a->rcut);
-    assert_true(dt < 2.0); /* typically 0.05-0.3 s */
     nh_atom_destroy(&a);
   }
 }
