@@ -137,9 +137,10 @@ mpi 2 "$tmp/layer2.toml" > "$tmp/layer2.log" 2>&1
 grep -q "layer2.toml:6: key 'bands.path': point A has k3 = 0.5 but the structure is not periodic along a3" "$tmp/layer2.log" &&
   ok "layer: k3 != 0 refused" || { fail "layer: k3 != 0"; cat "$tmp/layer2.log"; }
 
-# SLEPc: the 6 bands nearest 6 eV at every k-point, against CP2K's
+# SLEPc: the 6 bands nearest 6 eV at every k-point, against CP2K's (with
+# the QAMD ordering and the factors out of core: the same bands)
 bands_input bands_slepc slepc
-sed -i 's/^nbands = 12/nbands = 6\ntarget = 6.0/' "$tmp/bands_slepc.toml"
+sed -i 's/^nbands = 12/nbands = 6\ntarget = 6.0\nordering = "qamd"\nout_of_core = true\nooc_dir = "."/' "$tmp/bands_slepc.toml"
 if mpi 2 "$tmp/bands_slepc.toml" > "$tmp/slepc.log" 2>&1 &&
    out=$($py - "$tmp/bands_slepc.h5" "$bs" <<'P' 2>&1
 import sys, h5py, numpy as np
@@ -162,6 +163,10 @@ assert err < 1e-6 and abs(ef - 6.0) < 1e-12
 P
 ); then ok "bands, slepc, 2 ranks: $out"
 else fail "bands, slepc"; tail -20 "$tmp/slepc.log"; echo "$out"; fi
+sed 's/^ordering = "qamd"/ordering = "nd"/' "$tmp/bands_slepc.toml" > "$tmp/bad_order.toml"
+mpi 2 "$tmp/bad_order.toml" > "$tmp/bad_order.log" 2>&1
+grep -q "bad_order.toml:[0-9]*: key 'bands.ordering': unknown ordering \"nd\"" "$tmp/bad_order.log" &&
+  ok "slepc: unknown ordering refused with its line" || { fail "slepc: bad ordering"; cat "$tmp/bad_order.log"; }
 
 # automatic path and a plot (a warning, not a failure, without matplotlib)
 cat > "$tmp/auto.toml" <<'T'
