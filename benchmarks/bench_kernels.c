@@ -4,8 +4,9 @@
  * in the same run. One process, no MPI; run it with OPENBLAS_NUM_THREADS=1.
  *
  *   bench_kernels [CHANNELS ...]        (default: 8 16 32)
- *   NH_BENCH_EDGES  edges per SO(2) call (default 4096, the model's chunk)
- *   NH_BENCH_ROWS   rows per linear call (default 65536)
+ *   NH_BENCH_EDGES    edges per SO(2) call (default 4096, the model's chunk)
+ *   NH_BENCH_ROWS     rows per linear call, in cache (default 256)
+ *   NH_BENCH_BIGROWS  rows per linear call, from memory (default 65536)
  *
  * The irreps are the default model's: every (L, parity) with L <= 4 but 0o
  * (9 kinds), CHANNELS channels each. Inputs are random. Rates use CPU time
@@ -20,6 +21,11 @@
  *    (recomputing the forward's, d_out in, d_in back);
  *  - linear: 2·rows·mul_out·mul_in·(2L+1) per kind forward, twice that
  *    backward (d_in and d_W).
+ * The linear layer does 2·mul flops per number it reads and writes, so over
+ * many rows it is bound by memory bandwidth; "roofline" is its forward flops
+ * divided by the time of a plain copy loop over the same input and output
+ * arrays (out[i] = 2·in[i]), the rate it would reach if it cost only its
+ * memory traffic.
  * Prints a table and one "RESULT key=value ..." line per channel count. */
 #include <math.h>
 #include <stdio.h>
@@ -137,7 +143,41 @@ static double rotation_flops(const nh_nn_irreps *ir) {
   return f;
 }
 
-static void run(int C, int E, int n, double peak) {
+static void copy2(double *y, const double *x, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    y[i] = 2.0 * x[i];
+}
+
+/* Best CPU seconds of the copy loop over n doubles. */
+static double copy_time(double *y, const double *x, size_t n) {
+  copy2(y, x, n);
+  double best = 1e30;
+  for (int rep = 0; rep < 5; rep++) {
+    const double t0 = cpu_seconds();
+    copy2(y, x, n);
+    best = fmin(best, cpu_seconds() - t0);
+  }
+  return best;
+}
+
+/* Linear forward and backward GFLOP/s over n rows; *roof: the copy
+ * roofline of the forward. */
+static void linear_rates(const nh_nn_irreps *ir, int n, double g[2],
+                         double *roof) {
+  lin_bench l = {.ir = *ir, .n = n};
+  const size_t nx = (size_t)n * ir->dim, np = nh_nn_linear_nparams(ir, ir);
+  l.in = dalloc(nx, 1.0), l.out = dalloc(nx, 0), l.d_in = dalloc(nx, 0);
+  l.p = dalloc(np, 0.1), l.d_p = dalloc(np, 0);
+  double lf = 0.0;
+  for (int k = 0; k < ir->nkind; k++)
+    lf += 2.0 * n * ir->mul[k] * ir->mul[k] * (2 * ir->L[k] + 1);
+  g[0] = lf / best_time((kernel_fn){lin_fwd, &l}) * 1e-9;
+  g[1] = 2 * lf / best_time((kernel_fn){lin_bwd, &l}) * 1e-9;
+  *roof = lf / copy_time(l.d_in, l.in, nx) * 1e-9;
+  free(l.in), free(l.out), free(l.d_in), free(l.p), free(l.d_p);
+}
+
+static void run(int C, int E, int n, int nbig, double peak) {
   const int L[] = {0, 1, 1, 2, 2, 3, 3, 4, 4},
             p[] = {1, 1, -1, 1, -1, 1, -1, 1, -1};
   int mul[9];
@@ -163,40 +203,34 @@ static void run(int C, int E, int n, double peak) {
   const double tf = best_time((kernel_fn){so2_fwd, &s});
   const double tb = best_time((kernel_fn){so2_bwd, &s});
 
-  lin_bench l = {.ir = ir, .n = n};
-  l.in = dalloc((size_t)n * ir.dim, 1.0), l.out = dalloc((size_t)n * ir.dim, 0);
-  l.p = dalloc(nh_nn_linear_nparams(&ir, &ir), 0.1);
-  l.d_in = dalloc((size_t)n * ir.dim, 0);
-  l.d_p = dalloc(nh_nn_linear_nparams(&ir, &ir), 0);
-  double lf = 0.0;
-  for (int k = 0; k < ir.nkind; k++)
-    lf += 2.0 * n * C * C * (2 * L[k] + 1);
-  const double lt = best_time((kernel_fn){lin_fwd, &l});
-  const double ltb = best_time((kernel_fn){lin_bwd, &l});
-
-  const double g[4] = {ff / tf * 1e-9, fb / tb * 1e-9, lf / lt * 1e-9,
-                       2 * lf / ltb * 1e-9};
-  printf("| %d | %d | %.2f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f "
-         "| %.1f | %.1f |\n",
-         C, ir.dim, 1e6 * tf / E, g[0], peak / g[0], g[1], peak / g[1],
-         g[2], peak / g[2], g[3], peak / g[3], peak);
-  printf("RESULT channels=%d dim=%d edges=%d rows=%d so2_fwd_us_per_edge=%.3f "
-         "so2_bwd_us_per_edge=%.3f so2_fwd_gflops=%.2f so2_bwd_gflops=%.2f "
-         "lin_fwd_gflops=%.2f lin_bwd_gflops=%.2f dgemm_gflops=%.2f\n",
-         C, ir.dim, E, n, 1e6 * tf / E, 1e6 * tb / E, g[0], g[1], g[2], g[3],
-         peak);
-  double *b[] = {s.in, s.out, s.rad, s.r, s.p, s.work, s.d_in, s.d_rad, s.d_p,
-                 l.in, l.out, l.p, l.d_in, l.d_p};
+  double gs[2], gb[2], roof, roof_small;
+  linear_rates(&ir, n, gs, &roof_small);
+  linear_rates(&ir, nbig, gb, &roof);
+  const double g[2] = {ff / tf * 1e-9, fb / tb * 1e-9};
+  printf("| %d | %d | %.2f | %.1f (%.1f×) | %.1f (%.1f×) | %.1f (%.1f×) | "
+         "%.1f (%.1f×) | %.1f (%.1f×) | %.1f | %.1f |\n",
+         C, ir.dim, 1e6 * tf / E, g[0], peak / g[0], g[1], peak / g[1], gs[0],
+         peak / gs[0], gs[1], peak / gs[1], gb[0], peak / gb[0], roof, peak);
+  printf("RESULT channels=%d dim=%d edges=%d rows=%d bigrows=%d "
+         "so2_fwd_us_per_edge=%.3f so2_bwd_us_per_edge=%.3f "
+         "so2_fwd_gflops=%.2f so2_bwd_gflops=%.2f lin_fwd_gflops=%.2f "
+         "lin_bwd_gflops=%.2f lin_big_fwd_gflops=%.2f lin_big_bwd_gflops=%.2f "
+         "lin_big_roofline_gflops=%.2f dgemm_gflops=%.2f\n",
+         C, ir.dim, E, n, nbig, 1e6 * tf / E, 1e6 * tb / E, g[0], g[1], gs[0],
+         gs[1], gb[0], gb[1], roof, peak);
+  double *b[] = {s.in, s.out, s.rad, s.r, s.p, s.work, s.d_in, s.d_rad, s.d_p};
   for (size_t i = 0; i < sizeof b / sizeof *b; i++)
     free(b[i]);
 }
 
 int main(int argc, char **argv) {
-  const char *ev = getenv("NH_BENCH_EDGES"), *rv = getenv("NH_BENCH_ROWS");
-  const int E = ev ? atoi(ev) : 4096, n = rv ? atoi(rv) : 65536;
-  if (E < 1 || n < 1) {
-    fprintf(stderr, "bench_kernels: NH_BENCH_EDGES and NH_BENCH_ROWS must be "
-                    "positive\n");
+  const char *ev = getenv("NH_BENCH_EDGES"), *rv = getenv("NH_BENCH_ROWS"),
+             *bv = getenv("NH_BENCH_BIGROWS");
+  const int E = ev ? atoi(ev) : 4096, n = rv ? atoi(rv) : 256,
+            nbig = bv ? atoi(bv) : 65536;
+  if (E < 1 || n < 1 || nbig < 1) {
+    fprintf(stderr, "bench_kernels: NH_BENCH_EDGES, NH_BENCH_ROWS and "
+                    "NH_BENCH_BIGROWS must be positive\n");
     return 1;
   }
   const char *nt = getenv("OPENBLAS_NUM_THREADS");
@@ -204,16 +238,19 @@ int main(int argc, char **argv) {
     fprintf(stderr, "bench_kernels: set OPENBLAS_NUM_THREADS=1 (CPU time "
                     "then measures one core)\n");
   const double peak = dgemm_rate(1500);
-  printf("SO(2) convolution over %d edges, linear layer over %d rows; "
-         "GFLOP/s in CPU time; ×: below the 1500³ dgemm\n\n", E, n);
-  printf("| channels | dim | SO(2) fwd µs/edge | SO(2) fwd GFLOP/s | × | "
-         "SO(2) bwd GFLOP/s | × | linear fwd GFLOP/s | × | "
-         "linear bwd GFLOP/s | × | dgemm GFLOP/s |\n");
-  printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  printf("SO(2) convolution over %d edges; linear layer over %d rows (in "
+         "cache) and %d rows (from memory); GFLOP/s in CPU time, (×: below "
+         "the 1500³ dgemm)\n\n",
+         E, n, nbig);
+  printf("| channels | dim | SO(2) fwd µs/edge | SO(2) fwd GFLOP/s | "
+         "SO(2) bwd GFLOP/s | linear fwd GFLOP/s | linear bwd GFLOP/s | "
+         "linear fwd, %d rows | its copy roofline | dgemm GFLOP/s |\n",
+         nbig);
+  printf("|---|---|---|---|---|---|---|---|---|---|\n");
   if (argc < 2) {
     const int C[] = {8, 16, 32};
     for (int i = 0; i < 3; i++)
-      run(C[i], E, n, peak);
+      run(C[i], E, n, nbig, peak);
   }
   for (int i = 1; i < argc; i++) {
     const int C = atoi(argv[i]);
@@ -221,7 +258,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "bench_kernels: bad channel count '%s'\n", argv[i]);
       return 1;
     }
-    run(C, E, n, peak);
+    run(C, E, n, nbig, peak);
   }
   return 0;
 }

@@ -98,20 +98,42 @@ size_t nh_nn_linear_nparams(const nh_nn_irreps *in, const nh_nn_irreps *out) {
   return n;
 }
 
-/* Rows of a kind of d = 2L+1 > 1 components are batched through panels
- * on the stack: P[c][i·d + m] = x[r0 + i]_{c,m} (channels × rows·d, so
- * that one dgemm W·P covers every row of the block). A panel holds at
- * most NN_LIN_PANEL doubles. */
+/* Rows are processed in blocks, every kind of a block while it is in
+ * cache (one pass over memory; kind by kind over all rows would sweep the
+ * whole array once per kind). In a block, a kind of d = 2L+1 > 1
+ * components goes through a panel on the stack, P[c][i·d + m] = the
+ * block's row i, channel c, component m (channels × rows·d), so that one
+ * dgemm W·P covers the block; the 0e and other d = 1 kinds are strided
+ * dgemms in place. A panel holds at most NN_LIN_PANEL doubles. */
 #define NN_LIN_PANEL 4096
 
-/* Rows per panel block for a kind with d components and up to mul
- * channels on either side. */
-static int panel_rows(int d, int mul) {
-  const int b = NN_LIN_PANEL / (d * mul);
-  return b > 0 ? b : 1;
+/* Per output kind: its input kind (or -1), W (NULL when there is no input
+ * kind of its (L, parity)), b (0e only, else NULL), as offsets into the
+ * parameters; returns the rows per block. */
+typedef struct lin_kind {
+  int ki;
+  long w, b; /* -1: none */
+} lin_kind;
+
+static int lin_plan(const nh_nn_irreps *ir_in, const nh_nn_irreps *ir_out,
+                    lin_kind *t) {
+  long p = 0;
+  int widest = 1;
+  for (int k = 0; k < ir_out->nkind; k++) {
+    const int ki = nh_nn_irreps_find(ir_in, ir_out->L[k], ir_out->parity[k]);
+    const int mo = ir_out->mul[k], mi = ki >= 0 ? ir_in->mul[ki] : 0;
+    t[k].ki = ki, t[k].w = ki >= 0 ? p : -1;
+    p += (long)mo * mi;
+    t[k].b = is_0e(ir_out, k) ? p : -1;
+    p += t[k].b >= 0 ? mo : 0;
+    const int wk = (2 * ir_out->L[k] + 1) * (mo > mi ? mo : mi);
+    if (ir_out->L[k] > 0 && ki >= 0 && wk > widest)
+      widest = wk;
+  }
+  return NN_LIN_PANEL / widest > 0 ? NN_LIN_PANEL / widest : 1;
 }
 
-/* P (mul × nb·d) <- the kind at off of rows r0..r0+nb-1 of x (stride dim). */
+/* P (mul × nb·d) <- the kind at off of nb rows of x (stride dim). */
 static void gather(double *P, const double *x, size_t dim, int off, int mul,
                    int d, int nb) {
   const int ld = nb * d;
@@ -123,7 +145,7 @@ static void gather(double *P, const double *x, size_t dim, int off, int mul,
   }
 }
 
-/* The kind at off of rows r0..r0+nb-1 of x (+)= P (add: accumulate). */
+/* The kind at off of nb rows of x (+)= P (add: accumulate). */
 static void scatter(double *x, const double *P, size_t dim, int off, int mul,
                     int d, int nb, int add) {
   const int ld = nb * d;
@@ -135,48 +157,84 @@ static void scatter(double *x, const double *P, size_t dim, int off, int mul,
   }
 }
 
-/* The parameters of output kind k: W (or NULL when no input kind has its
- * (L, parity)), b (0e only, else NULL); returns the next kind's. */
-static const double *kind_params(const double *p, const nh_nn_irreps *ir_in,
-                                 const nh_nn_irreps *ir_out, int k, int ki,
-                                 const double **W, const double **b) {
-  *W = ki >= 0 ? p : NULL;
-  if (ki >= 0)
-    p += (size_t)ir_out->mul[k] * ir_in->mul[ki];
-  *b = is_0e(ir_out, k) ? p : NULL;
-  return *b ? p + ir_out->mul[k] : p;
+/* Forward of one block of nb rows (in, out at its first row). */
+static void linear_block(double *out, const double *in, const double *params,
+                         const nh_nn_irreps *ir_in,
+                         const nh_nn_irreps *ir_out, const lin_kind *t,
+                         int nb) {
+  const int di = ir_in->dim, dout = ir_out->dim;
+  double P[NN_LIN_PANEL], Q[NN_LIN_PANEL];
+  for (int k = 0; k < ir_out->nkind; k++) {
+    const int d = 2 * ir_out->L[k] + 1, mo = ir_out->mul[k], oo = ir_out->off[k];
+    const double *W = t[k].w >= 0 ? params + t[k].w : NULL;
+    const double *b = t[k].b >= 0 ? params + t[k].b : NULL;
+    if (!W || d == 1) {
+      for (int i = 0; i < nb; i++)
+        for (int j = 0; j < mo * d; j++) /* d = 1 when there is a bias */
+          out[(size_t)i * dout + oo + j] = b ? b[j] : 0.0;
+      if (W)
+        nn_gemm('N', 'T', nb, mo, ir_in->mul[t[k].ki], 1.0,
+                in + ir_in->off[t[k].ki], di, W, ir_in->mul[t[k].ki], 1.0,
+                out + oo, dout);
+      continue;
+    }
+    const int mi = ir_in->mul[t[k].ki];
+    gather(P, in, di, ir_in->off[t[k].ki], mi, d, nb);
+    nn_gemm('N', 'N', mo, nb * d, mi, 1.0, W, mi, P, nb * d, 0.0, Q, nb * d);
+    scatter(out, Q, dout, oo, mo, d, nb, 0);
+  }
 }
 
 void nh_nn_linear_forward(double *out, const double *in, const double *params,
                           const nh_nn_irreps *ir_in,
                           const nh_nn_irreps *ir_out, int n) {
-  // in (n, ir_in.dim), out (n, ir_out.dim); per kind, all rows at once:
-  // d = 1: out_k (n, mo) = in_k (n, mi) W_kᵀ, strided in place;
+  // in (n, ir_in.dim), out (n, ir_out.dim); per block of rows and kind:
+  // d = 1: out_k (rows, mo) = in_k (rows, mi) W_kᵀ, strided in place;
   // d > 1: out_k (mo, rows·d) = W_k in_k (mi, rows·d) through panels
-  const size_t di = (size_t)ir_in->dim, dout = (size_t)ir_out->dim;
-  const double *p = params;
+  lin_kind t[NH_NN_MAXKIND];
+  const int B = lin_plan(ir_in, ir_out, t);
+  for (int r0 = 0; r0 < n; r0 += B)
+    linear_block(out + (size_t)r0 * ir_out->dim, in + (size_t)r0 * ir_in->dim,
+                 params, ir_in, ir_out, t, n - r0 < B ? n - r0 : B);
+}
+
+/* Backward of one block of nb rows. */
+static void linear_block_back(double *d_in, double *d_params,
+                              const double *d_out, const double *in,
+                              const double *params, const nh_nn_irreps *ir_in,
+                              const nh_nn_irreps *ir_out, const lin_kind *t,
+                              int nb) {
+  const int di = ir_in->dim, dout = ir_out->dim;
   double P[NN_LIN_PANEL], Q[NN_LIN_PANEL];
   for (int k = 0; k < ir_out->nkind; k++) {
-    const int ki = nh_nn_irreps_find(ir_in, ir_out->L[k], ir_out->parity[k]);
-    const int d = 2 * ir_out->L[k] + 1, mo = ir_out->mul[k];
-    const int oo = ir_out->off[k], mi = ki >= 0 ? ir_in->mul[ki] : 0;
-    const double *W, *b;
-    p = kind_params(p, ir_in, ir_out, k, ki, &W, &b);
-    if (!W || d == 1) {
-      for (int i = 0; i < n; i++)
-        for (int j = 0; j < mo * d; j++) /* d = 1 when there is a bias */
-          out[i * dout + oo + j] = b ? b[j] : 0.0;
-      if (W)
-        nn_gemm('N', 'T', n, mo, mi, 1.0, in + ir_in->off[ki], (int)di, W, mi,
-                1.0, out + oo, (int)dout);
+    const int d = 2 * ir_out->L[k] + 1, mo = ir_out->mul[k], oo = ir_out->off[k];
+    if (d_params && t[k].b >= 0)
+      for (int i = 0; i < nb; i++)
+        for (int c = 0; c < mo; c++)
+          d_params[t[k].b + c] += d_out[(size_t)i * dout + oo + c];
+    if (t[k].w < 0)
+      continue;
+    const double *W = params + t[k].w;
+    double *dW = d_params ? d_params + t[k].w : NULL;
+    const int mi = ir_in->mul[t[k].ki], io = ir_in->off[t[k].ki];
+    if (d == 1) { /* strided in place */
+      if (dW)
+        nn_gemm('T', 'N', mo, mi, nb, 1.0, d_out + oo, dout, in + io, di, 1.0,
+                dW, mi);
+      if (d_in)
+        nn_gemm('N', 'N', nb, mi, mo, 1.0, d_out + oo, dout, W, mi, 1.0,
+                d_in + io, di);
       continue;
     }
-    const int B = panel_rows(d, mo > mi ? mo : mi);
-    for (int r0 = 0; r0 < n; r0 += B) {
-      const int nb = n - r0 < B ? n - r0 : B;
-      gather(P, in + r0 * di, di, ir_in->off[ki], mi, d, nb);
-      nn_gemm('N', 'N', mo, nb * d, mi, 1.0, W, mi, P, nb * d, 0.0, Q, nb * d);
-      scatter(out + r0 * dout, Q, dout, oo, mo, d, nb, 0);
+    const int ld = nb * d;
+    gather(Q, d_out, dout, oo, mo, d, nb); /* dy (mo, ld) */
+    if (dW) {
+      gather(P, in, di, io, mi, d, nb);
+      nn_gemm('N', 'T', mo, mi, ld, 1.0, Q, ld, P, ld, 1.0, dW, mi);
+    }
+    if (d_in) {
+      nn_gemm('T', 'N', mi, ld, mo, 1.0, W, mi, Q, ld, 0.0, P, ld);
+      scatter(d_in, P, di, io, mi, d, nb, 1);
     }
   }
 }
@@ -186,46 +244,11 @@ void nh_nn_linear_backward(double *d_in, double *d_params, const double *d_out,
                            const nh_nn_irreps *ir_in,
                            const nh_nn_irreps *ir_out, int n) {
   // dW_k += Σ_rows dy_k x_kᵀ; dx_k += W_kᵀ dy_k; db += Σ_rows dy (0e)
-  const size_t di = (size_t)ir_in->dim, dout = (size_t)ir_out->dim;
-  const double *p = params;
-  double P[NN_LIN_PANEL], Q[NN_LIN_PANEL];
-  for (int k = 0; k < ir_out->nkind; k++) {
-    const int ki = nh_nn_irreps_find(ir_in, ir_out->L[k], ir_out->parity[k]);
-    const int d = 2 * ir_out->L[k] + 1, mo = ir_out->mul[k];
-    const int oo = ir_out->off[k], mi = ki >= 0 ? ir_in->mul[ki] : 0;
-    const double *W, *b;
-    const double *pk = p;
-    p = kind_params(p, ir_in, ir_out, k, ki, &W, &b);
-    double *dW = d_params ? d_params + (pk - params) : NULL;
-    double *db = d_params && b ? d_params + (b - params) : NULL;
-    if (db)
-      for (int i = 0; i < n; i++)
-        for (int c = 0; c < mo; c++)
-          db[c] += d_out[i * dout + oo + c];
-    if (!W)
-      continue;
-    const int io = ir_in->off[ki];
-    if (d == 1) { /* strided in place */
-      if (dW)
-        nn_gemm('T', 'N', mo, mi, n, 1.0, d_out + oo, (int)dout, in + io,
-                (int)di, 1.0, dW, mi);
-      if (d_in)
-        nn_gemm('N', 'N', n, mi, mo, 1.0, d_out + oo, (int)dout, W, mi, 1.0,
-                d_in + io, (int)di);
-      continue;
-    }
-    const int B = panel_rows(d, mo > mi ? mo : mi);
-    for (int r0 = 0; r0 < n; r0 += B) {
-      const int nb = n - r0 < B ? n - r0 : B, ld = nb * d;
-      gather(Q, d_out + r0 * dout, dout, oo, mo, d, nb); /* dy (mo, ld) */
-      if (dW) {
-        gather(P, in + r0 * di, di, io, mi, d, nb);
-        nn_gemm('N', 'T', mo, mi, ld, 1.0, Q, ld, P, ld, 1.0, dW, mi);
-      }
-      if (d_in) {
-        nn_gemm('T', 'N', mi, ld, mo, 1.0, W, mi, Q, ld, 0.0, P, ld);
-        scatter(d_in + r0 * di, P, di, io, mi, d, nb, 1);
-      }
-    }
-  }
+  lin_kind t[NH_NN_MAXKIND];
+  const int B = lin_plan(ir_in, ir_out, t);
+  for (int r0 = 0; r0 < n; r0 += B)
+    linear_block_back(d_in ? d_in + (size_t)r0 * ir_in->dim : NULL, d_params,
+                      d_out + (size_t)r0 * ir_out->dim,
+                      in + (size_t)r0 * ir_in->dim, params, ir_in, ir_out, t,
+                      n - r0 < B ? n - r0 : B);
 }
