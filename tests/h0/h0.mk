@@ -13,3 +13,9 @@ TESTS += tests/h0/mpi_test_h0_analytic
 tests_h0_mpi_test_h0_analytic_SOURCES = tests/h0/mpi_test_h0_analytic.c
 tests_h0_mpi_test_h0_analytic_CPPFLAGS = $(NH_TEST_CPPFLAGS)
 tests_h0_mpi_test_h0_analytic_LDADD = $(NH_TEST_LDADD)
+# accuracy of H0 against CP2K (guess and converged H, bands)
+check_PROGRAMS += tests/h0/mpi_test_h0_accuracy
+TESTS += tests/h0/mpi_test_h0_accuracy
+tests_h0_mpi_test_h0_accuracy_SOURCES = tests/h0/mpi_test_h0_accuracy.c
+tests_h0_mpi_test_h0_accuracy_CPPFLAGS = $(NH_TEST_CPPFLAGS)
+tests_h0_mpi_test_h0_accuracy_LDADD = $(NH_TEST_LDADD)
