@@ -6,7 +6,7 @@
  *   bench_kernels [CHANNELS ...]        (default: 8 16 32)
  *   NH_BENCH_EDGES    edges per SO(2) call (default 4096, the model's chunk)
  *   NH_BENCH_ROWS     rows per linear call, in cache (default 256)
- *   NH_BENCH_BIGROWS  rows per linear call, from memory (default 65536)
+ *   NH_BENCH_BIGROWS  rows per linear call, from memory (default 32768)
  *
  * The irreps are the default model's: every (L, parity) with L <= 4 but 0o
  * (9 kinds), CHANNELS channels each. Inputs are random. Rates use CPU time
@@ -227,7 +227,7 @@ int main(int argc, char **argv) {
   const char *ev = getenv("NH_BENCH_EDGES"), *rv = getenv("NH_BENCH_ROWS"),
              *bv = getenv("NH_BENCH_BIGROWS");
   const int E = ev ? atoi(ev) : 4096, n = rv ? atoi(rv) : 256,
-            nbig = bv ? atoi(bv) : 65536;
+            nbig = bv ? atoi(bv) : 32768;
   if (E < 1 || n < 1 || nbig < 1) {
     fprintf(stderr, "bench_kernels: NH_BENCH_EDGES, NH_BENCH_ROWS and "
                     "NH_BENCH_BIGROWS must be positive\n");

@@ -63,7 +63,8 @@ void nh_nn_irreps_rotate(const nh_nn_irreps *ir, const double *D, int improper,
  * the same (L, parity); output kinds with no such input get only their
  * bias (0e) or zero. Parameters, per output kind in order:
  * W_k[mul_out][mul_in] row-major (when k' exists), then b_k[mul_out] (0e).
- * One dgemm per row and kind.
+ * Rows are batched: per block of rows (in cache) one dgemm per kind, through
+ * a panel on the stack for L > 0 (docs/nn.md).
  * ------------------------------------------------------------------------- */
 size_t nh_nn_linear_nparams(const nh_nn_irreps *in, const nh_nn_irreps *out);
 void nh_nn_linear_forward(double *out, const double *in, const double *params,
@@ -186,8 +187,7 @@ void nh_nn_tracegrad_backward(double *d_f, double *d_params, const double *d_g,
 
 /* ---------------------------------------------------------------------------
  * Edge-frame SO(2) convolution (eSCN / EquiformerV2). Per edge e:
- *  1. rotate in[e] into the edge frame, x' = D(R_e) x, R_e =
- *     nh_irreps_edge_frame(r_e) (R_e r̂_e = ẑ);
+ *  1. rotate in[e] into the edge frame, x' = D(R_e) x, R_e r̂_e = ẑ;
  *  2. modulate: x'_kcm *= rad[e][·] (one radial scalar per input channel and
  *     |m|, from a radial MLP; layout below);
  *  3. mix per |m| <= mmax = min(lmax_in, lmax_out) with weights shared by all
@@ -197,8 +197,11 @@ void nh_nn_tracegrad_backward(double *d_f, double *d_params, const double *d_g,
  * Parity: with s = p(-1)^L, an (out kind, in kind) pair has W0 and W1 blocks
  * when s_in s_out = +1 and W2 blocks when s_in s_out = -1 (mirror symmetry
  * about planes through the edge); that makes the map O(3)-equivariant.
- * Step 3 is one dgemm per |m| over all edges (channels grouped by s so the
- * W1/W2 structure is a single dense matrix; docs/nn.md).
+ * The layer runs over blocks of edges that fit in cache: per block, the
+ * frames are BLAS-3 (D(R_e) from fixed matrices), step 3 is two dgemms per
+ * |m| (channels grouped by s so that the W1/W2 structure is a dense
+ * matrix), and steps 1 and 4 are vectorised loops (docs/nn.md). R_e is any
+ * rotation with R_e r̂_e = ẑ: the result does not depend on its roll.
  * Parameters: for m = 0..mmax, for each output kind with L >= m, for each
  * input kind with L >= m whose block exists: W[mul_out][mul_in].
  * rad[e] layout (nrad numbers): for m = 0..mmax, input kinds with L >= m in
@@ -216,6 +219,7 @@ typedef struct nh_nn_so2 {
 nh_err nh_nn_so2_set(nh_nn_so2 *so2, const nh_nn_irreps *in,
                      const nh_nn_irreps *out);
 size_t nh_nn_so2_nparams(const nh_nn_so2 *so2);
+/* Doubles of work for E edges; it stops growing at one block of edges. */
 size_t nh_nn_so2_work(const nh_nn_so2 *so2, int E);
 /* out[E][out.dim] from in[E][in.dim], rad[E][nrad], r[E][3] (nonzero). */
 nh_err nh_nn_so2_forward(double *out, double *work, const double *in,

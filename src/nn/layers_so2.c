@@ -154,11 +154,11 @@ static void mirror(double *Mt, const double *M, const nh_nn_so2 *s,
  * Q = Rx(90°) (Q ŷ = ẑ, so Q Ry(β) Qᵀ = Rz(β)). Z(β) is a sum of 2L+1
  * fixed matrices with coefficients 1, cos mβ, sin mβ, so
  *     Dy = D(Ry(-θ)) = Σ_i coef_i(θ) G_i,   G_i = Jᵀ (those matrices) J,
- * and Dy and Dyᵀ of all edges of a block are two dgemms per L,
+ * and Dy of all edges of a block is one dgemm per L,
  * (n × 2L+1)·(2L+1 × (2L+1)²). The Z(-φ) factor, O(L) per channel, is
  * applied to the features inside the rotation kernels. Layout: Dy^L of
- * the edges as row-major (2L+1)² blocks at cap·wigner_off(L) (Dyᵀ the
- * same); phase[e] = cos mφ (m = 0..lmax), then sin mφ.
+ * the edges as row-major (2L+1)² blocks at cap·wigner_off(L);
+ * phase[e] = cos mφ (m = 0..lmax), then sin mφ.
  * ------------------------------------------------------------------------ */
 
 static size_t wigner_size(const nh_nn_so2 *s) {
@@ -182,43 +182,39 @@ static void multiples(double c1, double s1, int lmax, double *c, double *s) {
   }
 }
 
-/* G and Gᵀ (2L+1 matrices of (2L+1)² numbers each) from J = J^L: G_0 =
+/* G (2L+1 matrices of (2L+1)² numbers each) from J = J^L: G_0 =
  * Jᵀ e_0 e_0ᵀ J, G_{2m-1} = Jᵀ (e_m e_mᵀ + e_-m e_-mᵀ) J (the cos mβ part
  * of Z(β)), G_{2m} = Jᵀ (e_-m e_mᵀ - e_m e_-mᵀ) J (the sin mβ part). */
-static void basis(const double *J, int L, double *G, double *GT) {
+static void basis(const double *J, int L, double *G) {
   const int d = 2 * L + 1, d2 = d * d;
   const double *j0 = J + L * d;
   for (int a = 0; a < d; a++)
     for (int b = 0; b < d; b++) {
-      G[a * d + b] = GT[b * d + a] = j0[a] * j0[b];
+      G[a * d + b] = j0[a] * j0[b];
       for (int m = 1; m <= L; m++) {
         const double *jp = J + (L + m) * d, *jm = J + (L - m) * d;
-        const double gc = jp[a] * jp[b] + jm[a] * jm[b];
-        const double gs = jm[a] * jp[b] - jp[a] * jm[b];
-        G[(2 * m - 1) * d2 + a * d + b] = GT[(2 * m - 1) * d2 + b * d + a] = gc;
-        G[2 * m * d2 + a * d + b] = GT[2 * m * d2 + b * d + a] = gs;
+        G[(2 * m - 1) * d2 + a * d + b] = jp[a] * jp[b] + jm[a] * jm[b];
+        G[2 * m * d2 + a * d + b] = jm[a] * jp[b] - jp[a] * jm[b];
       }
     }
 }
 
-/* G and Gᵀ of every L (basis_size doubles each); J (wigner_size) is
- * scratch. */
-static nh_err bases(double *G, double *GT, double *J, const nh_nn_so2 *s) {
+/* G of every L (basis_size doubles); J (wigner_size) is scratch. */
+static nh_err bases(double *G, double *J, const nh_nn_so2 *s) {
   static const double Q[9] = {1, 0, 0, 0, 0, -1, 0, 1, 0}; /* Rx(90°) */
   NH_CALL(nh_irreps_wigner(s->lmax, Q, J));
   for (int L = 0; L <= s->lmax; L++) {
-    basis(J + nh_irreps_wigner_off(L), L, G, GT);
-    const size_t d = (size_t)(2 * L + 1);
-    G += d * d * d, GT += d * d * d;
+    basis(J + nh_irreps_wigner_off(L), L, G);
+    G += (size_t)(2 * L + 1) * (2 * L + 1) * (2 * L + 1);
   }
   return NH_OK;
 }
 
-/* Dy and Dyᵀ of edges 0..n-1 of a block (layout above) and the phases of
- * φ; C (n × ncoef) is scratch. Fails for a zero edge vector (e0: the
+/* Dy of edges 0..n-1 of a block (layout above) and the phases of φ;
+ * C (n × ncoef) is scratch. Fails for a zero edge vector (e0: the
  * index of edge 0 in the call, for the message). */
-static nh_err frames(double *Dy, double *DyT, double *phase, double *C,
-                     const double *G, const double *GT, const double *r,
+static nh_err frames(double *Dy, double *phase, double *C, const double *G,
+                     const double *r,
                      const nh_nn_so2 *s, int n, int cap, int e0) {
   const int nc = ncoef(s), np = nphase(s);
   for (int e = 0; e < n; e++) {
@@ -239,8 +235,7 @@ static nh_err frames(double *Dy, double *DyT, double *phase, double *C,
     const int d = 2 * L + 1;
     const size_t o = (size_t)cap * nh_irreps_wigner_off(L);
     nn_gemm('N', 'N', n, d * d, d, 1.0, C, nc, G, d * d, 0.0, Dy + o, d * d);
-    nn_gemm('N', 'N', n, d * d, d, 1.0, C, nc, GT, d * d, 0.0, DyT + o, d * d);
-    G += (size_t)d * d * d, GT += (size_t)d * d * d;
+    G += (size_t)d * d * d;
   }
   return NH_OK;
 }
@@ -250,19 +245,19 @@ static nh_err frames(double *Dy, double *DyT, double *phase, double *C,
  * not wait on memory; the per-|m| dgemms of a block are still large
  * enough for BLAS. */
 static int block_edges(const nh_nn_so2 *s, int E) {
-  int B = (int)(NN_SO2_BLOCK_DOUBLES / (2 * wigner_size(s) + s->fin + s->fout));
+  int B = (int)(NN_SO2_BLOCK_DOUBLES / (wigner_size(s) + s->fin + s->fout));
   B = B < 16 ? 16 : B > 256 ? 256 : B;
   return E < B ? (E > 0 ? E : 1) : B;
 }
 
 size_t nh_nn_so2_work(const nh_nn_so2 *s, int E) {
-  // see so2_ws: per edge of a block Dy, Dyᵀ, phase, C, F0..F3; then four
-  // sets of M, G and Gᵀ, J, and T (three rows of the widest side)
+  // see so2_ws: per edge of a block Dy, phase, C, F0..F3; then four sets
+  // of M, G, J, and T (three rows of the widest side)
   const size_t cap = (size_t)block_edges(s, E);
   const int dmax = s->in.dim > s->out.dim ? s->in.dim : s->out.dim;
-  return cap * (2 * wigner_size(s) + nphase(s) + ncoef(s) + 3 * s->fin +
+  return cap * (wigner_size(s) + nphase(s) + ncoef(s) + 3 * s->fin +
                 s->fout) +
-         4 * s->nmat + 2 * basis_size(s) + wigner_size(s) + 3 * (size_t)dmax;
+         4 * s->nmat + basis_size(s) + wigner_size(s) + 3 * (size_t)dmax;
 }
 
 /* ------------------------------------------------------------------------
@@ -316,19 +311,20 @@ put(double *restrict y, const double *s, const double *acc, int nb) {
       y[j] = acc[j];
 }
 
-/* out[r][c0 + j] = s_r[c0 + j] · Σ_i w_r[i] y[i][c0 + j] for r < 4,
+/* out[r][c0 + j] = s_r[c0 + j] · Σ_i w_r[i·ws] y[i][c0 + j] for r < 4,
  * j < nb (s_r NULL: 1), with four independent accumulators (one FMA chain
  * per row would wait on its own latency). Inlined, so that NN_VEC-wide
  * blocks become vector FMAs in registers. */
 static inline __attribute__((always_inline)) void
 block4(double *const *out, const double *const *sc, const double *const *w,
-       const double *const *y, int ni, int c0, int nb) {
+       int ws, const double *const *y, int ni, int c0, int nb) {
   double a0[NN_VEC], a1[NN_VEC], a2[NN_VEC], a3[NN_VEC];
   for (int j = 0; j < nb; j++)
     a0[j] = a1[j] = a2[j] = a3[j] = 0.0;
   for (int i = 0; i < ni; i++) {
     const double *yi = y[i] + c0;
-    const double w0 = w[0][i], w1 = w[1][i], w2 = w[2][i], w3 = w[3][i];
+    const double w0 = w[0][i * ws], w1 = w[1][i * ws], w2 = w[2][i * ws],
+                 w3 = w[3][i * ws];
     for (int j = 0; j < nb; j++) {
       a0[j] += w0 * yi[j];
       a1[j] += w1 * yi[j];
@@ -342,17 +338,17 @@ block4(double *const *out, const double *const *sc, const double *const *w,
   put(out[3] + c0, sc[3] ? sc[3] + c0 : NULL, a3, nb);
 }
 
-/* out[r][c] = s_r[c] Σ_i w_r[i] y[i][c] for r < R (R a multiple of 4),
- * c < n: blocks of NN_VEC channels, then the rest. */
+/* out[r][c] = s_r[c] Σ_i w_r[i·ws] y[i][c] for r < R (R a multiple of
+ * 4), c < n: blocks of NN_VEC channels, then the rest. */
 static inline __attribute__((always_inline)) void
 small_mm(double *const *out, const double *const *sc, const double *const *w,
-         int R, const double *const *y, int ni, int n) {
+         int ws, int R, const double *const *y, int ni, int n) {
   for (int r = 0; r < R; r += 4) {
     int c0 = 0;
     for (; c0 + NN_VEC <= n; c0 += NN_VEC)
-      block4(out + r, sc + r, w + r, y, ni, c0, NN_VEC);
+      block4(out + r, sc + r, w + r, ws, y, ni, c0, NN_VEC);
     if (c0 < n)
-      block4(out + r, sc + r, w + r, y, ni, c0, n - c0);
+      block4(out + r, sc + r, w + r, ws, y, ni, c0, n - c0);
   }
 }
 
@@ -381,7 +377,7 @@ phase_rows(double *T, int L, int n, const double *cp, const double *sp,
 }
 
 #define NN_RMAX 12 /* 2L+1 <= 9 rows, padded to a multiple of 4 */
-static const double zeros[2 * NH_IRREPS_LMAX + 1];
+static const double zeros[(2 * NH_IRREPS_LMAX + 1) * (2 * NH_IRREPS_LMAX + 1)];
 
 /* The kinds of one L of one edge: one or two kinds, adjacent in the
  * feature layout, so that their channels form one n × (2L+1) block and
@@ -423,13 +419,14 @@ NN_SIMD static void rot_in(const lgroup *g, const double *Dy, const double *cp,
       }
     for (; R % 4; R++) /* padding rows: zero weights, into the sink */
       w[R] = zeros, out[R] = T + d * n, sc[R] = NULL;
-    small_mm(out, sc, w, R, rows, d, g->mul[k]);
+    small_mm(out, sc, w, 1, R, rows, d, g->mul[k]);
   }
 }
 
 /* Rotate back: x_c (+)= Z(φ) Dyᵀ y_c with y_c[a] = p[a][c] (0 for unused
- * components); accumulate: add, else overwrite. */
-NN_SIMD static void rot_out(const lgroup *g, const double *DyT,
+ * components); accumulate: add, else overwrite. The weights of row b are
+ * column b of Dy (stride d). */
+NN_SIMD static void rot_out(const lgroup *g, const double *Dy,
                             const double *cp, const double *sp, double *x,
                             int accumulate) {
   const int d = g->d, n = g->n, R = (d + 3) / 4 * 4;
@@ -440,10 +437,10 @@ NN_SIMD static void rot_out(const lgroup *g, const double *DyT,
     for (int a = 0; a < d; a++)
       rows[a] = g->p[k][a] ? g->p[k][a] : g->zero;
     for (int b = 0; b < R; b++) { /* padding rows into the sink */
-      w[b] = b < d ? DyT + b * d : zeros, sc[b] = NULL;
+      w[b] = b < d ? Dy + b : zeros, sc[b] = NULL;
       out[b] = b < d ? T + b * n + g->c[k] : T + d * n;
     }
-    small_mm(out, sc, w, R, rows, d, g->mul[k]);
+    small_mm(out, sc, w, d, R, rows, d, g->mul[k]);
   }
   phase_rows(T, g->L, n, cp, sp, -1);
   if (accumulate)
@@ -458,8 +455,7 @@ NN_SIMD static void rot_out(const lgroup *g, const double *DyT,
 
 /* ------------------------------------------------------------------------
  * A call: the workspace (nh_nn_so2_work) for blocks of cap edges,
- *   Dy | DyT | phase | C | F0 | F1 | F2 | F3 | M | Mt | dM | dMt | G | GT |
- *   J | T,
+ *   Dy | phase | C | F0 | F1 | F2 | F3 | M | Mt | dM | dMt | G | J | T,
  * frame maps and slots. F0..F3 hold frame arrays: X, -, Y, - forward;
  * Xraw, X, dY, dX backward (F2 has the output side's size). M and Mt are
  * M_m and M~_m of every m, dM and dMt their gradients.
@@ -468,7 +464,7 @@ typedef struct so2_ws {
   frame_map fi, fo;
   slots ti, to;
   int cap;
-  double *Dy, *DyT, *phase, *C, *F[4], *M, *Mt, *dM, *dMt, *G, *GT, *J, *T;
+  double *Dy, *phase, *C, *F[4], *M, *Mt, *dM, *dMt, *G, *J, *T;
   double *zero; /* the last third of T */
 } so2_ws;
 
@@ -481,8 +477,7 @@ static nh_err ws_set(so2_ws *w, double *work, const double *params,
   slots_set(&s->in, &w->fi, s->kin, s->mmax, w->cap, w->ti);
   slots_set(&s->out, &w->fo, s->kout, s->mmax, w->cap, w->to);
   w->Dy = work;
-  w->DyT = w->Dy + cap * nw;
-  w->phase = w->DyT + cap * nw;
+  w->phase = w->Dy + cap * nw;
   w->C = w->phase + cap * nphase(s);
   w->F[0] = w->C + cap * ncoef(s);
   w->F[1] = w->F[0] + cap * s->fin;
@@ -493,15 +488,14 @@ static nh_err ws_set(so2_ws *w, double *work, const double *params,
   w->dM = w->Mt + s->nmat;
   w->dMt = w->dM + s->nmat;
   w->G = w->dMt + s->nmat;
-  w->GT = w->G + basis_size(s);
-  w->J = w->GT + basis_size(s);
+  w->J = w->G + basis_size(s);
   w->T = w->J + nw;
   const int dmax = s->in.dim > s->out.dim ? s->in.dim : s->out.dim;
   w->zero = w->T + 2 * (size_t)dmax;
   memset(w->zero, 0, (size_t)dmax * sizeof(double));
   walk(s, &w->fi, &w->fo, w->M, params, NULL);
   mirror(w->Mt, w->M, s, &w->fi, &w->fo, 0);
-  return bases(w->G, w->GT, w->J, s);
+  return bases(w->G, w->J, s);
 }
 
 /* The group of kinds k, k+1.. with the same L as k, for edge e of frame
@@ -553,7 +547,7 @@ static void rotate_out(double *f, double *Y, const so2_ws *w,
       const int k0 = k;
       k = lgroup_set(&g, w, ir, t, Y, e, k);
       rot_out(&g,
-              w->DyT + (size_t)w->cap * nh_irreps_wigner_off(g.L) +
+              w->Dy + (size_t)w->cap * nh_irreps_wigner_off(g.L) +
                   (size_t)e * g.d * g.d,
               cp, cp + s->lmax + 1, f + (size_t)e * ir->dim + ir->off[k0],
               accumulate);
@@ -597,8 +591,8 @@ nh_err nh_nn_so2_forward(double *out, double *work, const double *in,
   NH_CALL(ws_set(&w, work, params, s, E));
   for (int e0 = 0; e0 < E; e0 += w.cap) {
     const int n = E - e0 < w.cap ? E - e0 : w.cap;
-    NH_CALL(frames(w.Dy, w.DyT, w.phase, w.C, w.G, w.GT, r + 3 * (size_t)e0,
-                   s, n, w.cap, e0));
+    NH_CALL(frames(w.Dy, w.phase, w.C, w.G, r + 3 * (size_t)e0, s, n, w.cap,
+                   e0));
     rotate_in(w.F[0], &w, in + (size_t)e0 * s->in.dim,
               rad + (size_t)e0 * s->nrad, &s->in, s, w.ti, n);
     mix(w.F[2], w.F[0], NULL, NULL, NULL, &w, s, n, 0);
@@ -652,8 +646,8 @@ nh_err nh_nn_so2_backward(double *d_in, double *d_rad, double *d_params,
   for (int e0 = 0; e0 < E; e0 += w.cap) {
     const int n = E - e0 < w.cap ? E - e0 : w.cap;
     const double *rd = rad + (size_t)e0 * s->nrad;
-    NH_CALL(frames(w.Dy, w.DyT, w.phase, w.C, w.G, w.GT, r + 3 * (size_t)e0,
-                   s, n, w.cap, e0));
+    NH_CALL(frames(w.Dy, w.phase, w.C, w.G, r + 3 * (size_t)e0, s, n, w.cap,
+                   e0));
     rotate_in(Xr, &w, in + (size_t)e0 * s->in.dim, NULL, &s->in, s, w.ti, n);
     /* unpack's adjoint is pack, and the adjoint of Dᵀ is D */
     rotate_in(dY, &w, d_out + (size_t)e0 * s->out.dim, NULL, &s->out, s, w.to,
