@@ -477,9 +477,23 @@ static void check_orderings(const eig_case *c, const char *what, int n,
     printf("%s: %d orderings x in/out of core: max |dE| %.2e eV; auto = %s\n",
            what, n, dmax, nh_ordering_name(f0.ordering));
   assert_true(dmax < 1e-10);
-  /* nextham's ICNTL(7) of the last solve is gone: auto is auto again */
+}
+
+/* nextham's ICNTL(7) of the last solve is gone: auto is MUMPS's choice
+ * again; and an option the user set wins over nextham's ordering. */
+static void check_options_reset(const eig_case *c) {
+  double e[NB];
+  nh_sparse_factor_info f0, f;
+  solve_with(c, NH_ORDERING_AUTO, NULL, e, &f0);
+  solve_with(c, NH_ORDERING_QAMD, NULL, e, &f);
+  assert_int_equal(f.ordering, NH_ORDERING_QAMD);
   solve_with(c, NH_ORDERING_AUTO, NULL, e, &f);
   assert_int_equal(f.ordering, f0.ordering);
+  assert_int_equal(PetscOptionsSetValue(NULL, "-st_mat_mumps_icntl_7", "0"),
+                   0);
+  solve_with(c, NH_ORDERING_QAMD, NULL, e, &f);
+  assert_int_equal(f.ordering, NH_ORDERING_AMD);
+  assert_int_equal(PetscOptionsClearValue(NULL, "-st_mat_mumps_icntl_7"), 0);
 }
 
 static void test_orderings(void **state) {
@@ -502,6 +516,7 @@ static void test_orderings(void **state) {
   c.k[0] = 0.1;
   c.k[1] = 0.27;
   check_orderings(&c, "graphene at (0.1 0.27)", 4, ord, small, dir);
+  check_options_reset(&c);
   /* PORD itself on an 8 x 8 supercell (1,664 orbitals) at Gamma */
   const nh_ctx *ctx = nh_test_ctx();
   const int m[3] = {8, 8, 1};
@@ -521,14 +536,6 @@ static void test_orderings(void **state) {
   eig_case big = {H, S, -0.86 / NH_HARTREE_EV, 1e-5, {0, 0, 0}};
   const nh_ordering pord = NH_ORDERING_PORD;
   check_orderings(&big, "graphene 8x8 at Gamma", 1, &pord, &pord, dir);
-  /* an option the user set wins over nextham's ordering */
-  assert_int_equal(PetscOptionsSetValue(NULL, "-st_mat_mumps_icntl_7", "0"),
-                   0);
-  double e[NB];
-  nh_sparse_factor_info f;
-  solve_with(&big, NH_ORDERING_PORD, NULL, e, &f);
-  assert_int_equal(f.ordering, NH_ORDERING_AMD);
-  assert_int_equal(PetscOptionsClearValue(NULL, "-st_mat_mumps_icntl_7"), 0);
   nh_mat_destroy(&H);
   nh_mat_destroy(&S);
   nh_domain_destroy(&dom);
