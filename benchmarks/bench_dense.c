@@ -8,11 +8,21 @@
  * supercell size, H(n) and S(n) are tiled exactly (nh_supercell_tile) and
  * the lowest FRACTION x norb bands at one generic k-point, (0.1, 0.2,
  * 0.3) in the supercell's reciprocal basis (complex H(k)), are computed by
- * each solver through nh_solve_kpoints, one k-group over all ranks. Times:
- * the whole call (wall and CPU), the Bloch sums and the eigen-solver
- * phase, each the maximum over ranks. The two solvers' energies must agree (the largest
- * difference is printed). Rank 0 prints one "RESULT key=value ..." line
- * per size and solver; peak memory is VmHWM, the maximum over ranks. */
+ * each solver through nh_solve_kpoints, one k-group over all ranks.
+ *
+ * Environment:
+ *   NH_BENCH_SOLVERS  solvers in order, SOLVER[:KERNEL] (ELPA 2-stage
+ *                     kernel, nh_solver_elpa_kernel_parse); default
+ *                     "elpa2 scalapack"
+ *   NH_BENCH_VECTORS  1 (default): eigenvectors too, as for Mulliken
+ *                     weights; 0: eigenvalues only, as for plain bands
+ *   NH_BENCH_BLOCK    block-cyclic block size (default 0: nextham's choice)
+ *
+ * Times: the whole call (wall and CPU), the Bloch sums and the eigen-solver
+ * phase, each the maximum over ranks. Every solver's energies are compared
+ * with the first one's (the largest difference is printed). Rank 0 prints
+ * one "RESULT key=value ..." line per size and solver; peak memory is
+ * VmHWM, the maximum over ranks. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,17 +75,46 @@ static double max_over_ranks(const nh_ctx *ctx, double x) {
   return x;
 }
 
+/* The solvers of NH_BENCH_SOLVERS with the other settings. */
+typedef struct bench_cfg {
+  int n;
+  nh_solver_opts o[8];
+} bench_cfg;
+
+static nh_err bench_config(bench_cfg *c) {
+  const char *env = getenv("NH_BENCH_SOLVERS");
+  char list[256], *save = NULL;
+  snprintf(list, sizeof list, "%s", env ? env : "elpa2 scalapack");
+  const char *v = getenv("NH_BENCH_VECTORS"), *blk = getenv("NH_BENCH_BLOCK");
+  c->n = 0;
+  for (char *t = strtok_r(list, " ,", &save); t; t = strtok_r(NULL, " ,", &save)) {
+    NH_CHECK(c->n < 8, NH_ERR_INPUT, "NH_BENCH_SOLVERS: at most 8 solvers");
+    nh_solver_opts *o = &c->o[c->n++];
+    char *colon = strchr(t, ':');
+    nh_solver_opts_default(o);
+    if (colon) {
+      *colon = '\0';
+      NH_CALL(nh_solver_elpa_kernel_parse(colon + 1, &o->elpa_kernel));
+    }
+    NH_CALL(nh_solver_parse(t, &o->kind));
+    o->kgroups = 1;
+    o->want_mulliken = v ? atoi(v) != 0 : 1;
+    o->block = blk ? atoi(blk) : 0;
+  }
+  NH_CHECK(c->n > 0, NH_ERR_INPUT, "NH_BENCH_SOLVERS is empty");
+  return NH_OK;
+}
+
 /* One supercell: tile, then each solver once. */
 static nh_err bench_size(const nh_ctx *ctx, const prim *p, const int m[3],
-                         double fraction) {
-  const nh_solver_kind kinds[2] = {NH_SOLVER_ELPA2, NH_SOLVER_SCALAPACK};
+                         double fraction, const bench_cfg *cfg) {
   const double k[1][3] = {{0.1, 0.2, 0.3}};
   int norb_of_z[NH_MAX_Z + 1];
   double range, t0 = nh_wtime();
   nh_structure *sc = NULL;
   nh_domain *dom = NULL;
   nh_mat *H = NULL, *S = NULL;
-  nh_bands *b[2] = {NULL, NULL};
+  nh_bands *b[8] = {NULL};
   nh_basis_norb_table(p->b, norb_of_z);
   NH_CALL(nh_supercell_structure(p->s, m, &sc));
   NH_CALL(nh_supercell_pair_range(p->H, p->s, &range));
@@ -86,12 +125,12 @@ static nh_err bench_size(const nh_ctx *ctx, const prim *p, const int m[3],
   int norb = 0;
   for (int a = 0; a < sc->natoms; a++)
     norb += norb_of_z[sc->z[a]];
-  for (int s = 0; s < 2; s++) {
-    nh_solver_opts o;
-    nh_solver_opts_default(&o);
-    o.kind = kinds[s];
-    o.kgroups = 1;
+  for (int s = 0; s < cfg->n; s++) {
+    nh_solver_opts o = cfg->o[s];
+    int kernel = 0;
     o.nbands = (int)ceil(fraction * norb);
+    if (o.kind == NH_SOLVER_ELPA2)
+      NH_CALL(nh_solver_elpa_kernel_in_use(&o, &kernel));
     nh_timer_reset();
     MPI_Barrier(ctx->comm);
     t0 = nh_wtime();
@@ -104,21 +143,22 @@ static nh_err bench_size(const nh_ctx *ctx, const prim *p, const int m[3],
         max_over_ranks(ctx, nh_timer_get("solve: dense eigen-solver"));
     double mem = max_over_ranks(ctx, (double)nh_mem_peak());
     double diff = 0;
-    if (s == 1)
-      for (int q = 0; q < b[1]->nb; q++)
-        diff = fmax(diff, fabs(b[1]->e[q] - b[0]->e[q]) * NH_HARTREE_EV);
+    for (int q = 0; q < b[s]->nb; q++)
+      diff = fmax(diff, fabs(b[s]->e[q] - b[0]->e[q]) * NH_HARTREE_EV);
     if (ctx->rank == 0)
       printf("RESULT cells=%dx%dx%d atoms=%d norb=%d nbands=%d ranks=%d "
-             "solver=%s t_tile=%.2f t_kpoint=%.2f t_cpu=%.2f t_bloch=%.3f "
-             "t_eig=%.2f "
+             "solver=%s kernel=%s vectors=%d block=%d t_tile=%.2f "
+             "t_kpoint=%.2f t_cpu=%.2f t_bloch=%.3f t_eig=%.2f "
              "peak_mib=%.0f ediff_ev=%.1e\n",
              m[0], m[1], m[2], sc->natoms, norb, o.nbands, ctx->size,
-             nh_solver_name(o.kind), t_tile, t_all, t_cpu, t_bloch, t_eig,
+             nh_solver_name(o.kind),
+             kernel ? nh_solver_elpa_kernel_name(kernel) : "-",
+             o.want_mulliken, o.block, t_tile, t_all, t_cpu, t_bloch, t_eig,
              mem / (1 << 20), diff);
     fflush(stdout);
   }
-  nh_bands_destroy(&b[0]);
-  nh_bands_destroy(&b[1]);
+  for (int s = 0; s < cfg->n; s++)
+    nh_bands_destroy(&b[s]);
   nh_mat_destroy(&H);
   nh_mat_destroy(&S);
   nh_domain_destroy(&dom);
@@ -139,8 +179,11 @@ int main(int argc, char **argv) {
     MPI_Finalize();
     return 2;
   }
+  bench_cfg cfg;
   memset(&p, 0, sizeof p);
-  err = prim_load(&ctx, argv[1], &p);
+  err = bench_config(&cfg);
+  if (!err)
+    err = prim_load(&ctx, argv[1], &p);
   for (int a = 3; !err && a < argc; a++) {
     int m[3];
     if (sscanf(argv[a], "%dx%dx%d", &m[0], &m[1], &m[2]) != 3) {
@@ -148,11 +191,13 @@ int main(int argc, char **argv) {
                          "bad supercell \"%s\" (expected e.g. 2x2x2)", argv[a]);
       break;
     }
-    err = bench_size(&ctx, &p, m, atof(argv[2]));
+    err = bench_size(&ctx, &p, m, atof(argv[2]), &cfg);
   }
   if (err)
     nh_error_print(err, ctx.rank);
   prim_free(&p);
+  if (nh_solve_finalize())
+    err = NH_ERR_LIB;
   MPI_Finalize();
   return err ? 1 : 0;
 }

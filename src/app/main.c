@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "nextham/app.h"
+#include "nextham/solve.h"
 
 static const char *usage =
     "Usage:\n"
@@ -72,6 +73,12 @@ int main(int argc, char **argv) {
    * non-zero when any failed, and rank 0 prints the first failure once. */
   nh_err all = nh_ctx_agree(&ctx, err);
   if (all && ctx.rank == 0) nh_error_print(all, -1);
+  /* PETSc/SLEPc and ELPA hold global state (and MPI objects) until then. */
+  nh_err fin = nh_solve_finalize();
+  if (fin) {
+    nh_error_print(fin, ctx.rank);
+    all = fin;
+  }
   MPI_Finalize();
   return all ? 1 : 0;
 }

@@ -83,6 +83,15 @@ nh_err nh_spectrum_job_solver_keys(nh_toml *doc, nh_toml_val *t,
              key_line(t, "solver"), tname);
     return rephrase(err, where);
   }
+  char kernel[32];
+  NH_CALL(nh_toml_get_string(t, "elpa_kernel", "default", kernel, sizeof kernel));
+  err = nh_solver_elpa_kernel_parse(kernel, &j->so.elpa_kernel);
+  if (err) {
+    char where[1200];
+    snprintf(where, sizeof where, "%s:%d: key '%s.elpa_kernel'", f,
+             key_line(t, "elpa_kernel"), tname);
+    return rephrase(err, where);
+  }
   NH_CALL(nh_toml_get_int(t, "nbands", 0, &nbands));
   NH_CHECK(nbands >= 0 && nbands < (1 << 30), NH_ERR_INPUT,
            "%s:%d: key '%s.nbands' must be >= 0", f, key_line(t, "nbands"), tname);

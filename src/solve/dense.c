@@ -2,10 +2,13 @@
  * eigenproblem H c = e S c on a 2D block-cyclic layout, with ELPA (1- or
  * 2-stage) or ScaLAPACK pzhegvx, the projection of an ill-conditioned S(k)
  * and the Mulliken weights. docs/solvers.md, "Dense eigen-solvers". */
+#include <ctype.h>
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "denseimpl.h"
 #include "scalapack.h"
@@ -31,17 +34,28 @@ static nh_err elpa_check(int code, const char *what) {
   return NH_OK;
 }
 
-/* ELPA's library state is initialised once per process and never torn down
- * (elpa_uninit would forbid a later elpa_init). */
+/* ELPA's library state is initialised once per process, at the first use,
+ * and torn down by nh_dense_finalize (elpa_uninit forbids a later
+ * elpa_init). */
+static int elpa_started;
+
 static nh_err elpa_once(void) {
-  static int done;
-  if (done)
+  if (elpa_started)
     return NH_OK;
   NH_CHECK(elpa_init(ELPA_API_VERSION) == ELPA_OK, NH_ERR_LIB,
            "ELPA: the library does not support API version %d",
            ELPA_API_VERSION);
-  done = 1;
+  elpa_started = 1;
   return NH_OK;
+}
+
+nh_err nh_dense_finalize(void) {
+  int code;
+  if (!elpa_started)
+    return NH_OK;
+  elpa_started = 0;
+  elpa_uninit(&code);
+  return elpa_check(code, "elpa_uninit");
 }
 
 /* elpa_set is a _Generic macro: the values must be exactly int. */
@@ -53,7 +67,100 @@ static nh_err elpa_set_int(elpa_t e, const char *key, int value) {
   return NH_OK;
 }
 
-static nh_err dense_elpa_setup(nh_dense *d) {
+/* ---------------------------------------------------------------------------
+ * ELPA 2-stage complex kernels: the names come from ELPA's own list
+ * (elpa_constants.h), "ELPA_2STAGE_COMPLEX_AVX512_BLOCK1" -> "avx512_block1".
+ * ------------------------------------------------------------------------- */
+
+#define NH_KERNEL_PREFIX "ELPA_2STAGE_COMPLEX_"
+#define NH_KERNEL_ENTRY(name, id, available, ...) {#name, id},
+static const struct {
+  const char *name;
+  int id;
+} elpa_kernels[] = {ELPA_FOR_ALL_2STAGE_COMPLEX_KERNELS(NH_KERNEL_ENTRY, 0)};
+enum { NH_NKERNELS = sizeof elpa_kernels / sizeof elpa_kernels[0] };
+
+static const char *kernel_suffix(int q) {
+  return elpa_kernels[q].name + strlen(NH_KERNEL_PREFIX);
+}
+
+const char *nh_solver_elpa_kernel_name(int kernel) {
+  static char lower[NH_NKERNELS][32];
+  if (kernel == 0)
+    return "default";
+  for (int q = 0; q < NH_NKERNELS; q++)
+    if (elpa_kernels[q].id == kernel) {
+      if (!lower[q][0])
+        for (size_t c = 0; c + 1 < sizeof lower[q] && kernel_suffix(q)[c]; c++)
+          lower[q][c] = (char)tolower((unsigned char)kernel_suffix(q)[c]);
+      return lower[q];
+    }
+  return "unknown";
+}
+
+nh_err nh_solver_elpa_kernel_parse(const char *name, int *kernel) {
+  char list[1024] = "default";
+  if (strcasecmp(name, "default") == 0) {
+    *kernel = 0;
+    return NH_OK;
+  }
+  for (int q = 0; q < NH_NKERNELS; q++) {
+    if (strcasecmp(name, kernel_suffix(q)) == 0) {
+      *kernel = elpa_kernels[q].id;
+      return NH_OK;
+    }
+    size_t used = strlen(list);
+    snprintf(list + used, sizeof list - used, ", %s",
+             nh_solver_elpa_kernel_name(elpa_kernels[q].id));
+  }
+  return nh_error_set(NH_ERR_INPUT, __FILE__, __LINE__, __func__,
+                      "unknown ELPA kernel \"%s\" (expected one of: %s)", name,
+                      list);
+}
+
+/* A kernel the library was built without is an input error: the user
+ * chose it. */
+static nh_err elpa_set_kernel(elpa_t e, int kernel) {
+  int code;
+  if (kernel == 0)
+    return NH_OK;
+  elpa_set(e, "complex_kernel", kernel, &code);
+  NH_CHECK(code == ELPA_OK, NH_ERR_INPUT,
+           "ELPA kernel \"%s\" is not available in the ELPA library in use "
+           "(%s); its kernels are listed by elpa2_print_kernels",
+           nh_solver_elpa_kernel_name(kernel), elpa_strerr(code));
+  return NH_OK;
+}
+
+/* Asks a handle set up for a 1 x 1 problem on MPI_COMM_SELF: elpa_deallocate
+ * of a handle never set up frees communicators it does not have. */
+nh_err nh_solver_elpa_kernel_in_use(const nh_solver_opts *o, int *kernel) {
+  nh_err err = NH_OK;
+  int code;
+  NH_CALL(elpa_once());
+  elpa_t e = elpa_allocate(&code);
+  NH_CALL(elpa_check(code, "elpa_allocate"));
+  const char *keys[] = {"na",  "nev",         "local_nrows", "local_ncols",
+                        "nblk", "process_row", "process_col"};
+  const int values[] = {1, 1, 1, 1, 1, 0, 0};
+  for (int q = 0; q < 7; q++)
+    NH_CALL_GOTO(elpa_set_int(e, keys[q], values[q]), done);
+  NH_CALL_GOTO(
+      elpa_set_int(e, "mpi_comm_parent", (int)MPI_Comm_c2f(MPI_COMM_SELF)),
+      done);
+  NH_CALL_GOTO(elpa_check(elpa_setup(e), "elpa_setup"), done);
+  /* ELPA accepts a kernel only for the 2-stage solver */
+  NH_CALL_GOTO(elpa_set_int(e, "solver", ELPA_SOLVER_2STAGE), done);
+  NH_CALL_GOTO(elpa_set_kernel(e, o->elpa_kernel), done);
+  elpa_get(e, "complex_kernel", kernel, &code);
+  NH_CHECK_GOTO(code == ELPA_OK, done, NH_ERR_LIB,
+                "ELPA: cannot read complex_kernel: %s", elpa_strerr(code));
+done:
+  elpa_deallocate(e, &code);
+  return err;
+}
+
+static nh_err dense_elpa_setup(nh_dense *d, int kernel) {
   int code;
   NH_CALL(elpa_once());
   d->elpa = elpa_allocate(&code);
@@ -71,6 +178,8 @@ static nh_err dense_elpa_setup(nh_dense *d) {
   NH_CALL(elpa_set_int(d->elpa, "solver",
                        d->kind == NH_SOLVER_ELPA1 ? ELPA_SOLVER_1STAGE
                                                   : ELPA_SOLVER_2STAGE));
+  if (d->kind == NH_SOLVER_ELPA2)
+    NH_CALL(elpa_set_kernel(d->elpa, kernel));
   return NH_OK;
 }
 
@@ -94,6 +203,7 @@ nh_err nh_dense_create(MPI_Comm comm, int n, int nblk, int nev,
   d->kind = o->kind;
   d->s_threshold = o->s_threshold;
   d->s_check = o->s_check;
+  d->vectors = o->want_mulliken;
   nh_dense_grid_shape(p, &d->nprow, &d->npcol);
   d->blacs_sys = Csys2blacs_handle(comm);
   d->ctxt = d->blacs_sys;
@@ -120,7 +230,7 @@ nh_err nh_dense_create(MPI_Comm comm, int n, int nblk, int nev,
   NH_CALL_GOTO(nh_malloc(loc * sizeof(double complex), &d->z), fail);
   NH_CALL_GOTO(nh_malloc((size_t)n * sizeof(double), &d->ev), fail);
   if (d->kind == NH_SOLVER_ELPA1 || d->kind == NH_SOLVER_ELPA2)
-    NH_CALL_GOTO(dense_elpa_setup(d), fail);
+    NH_CALL_GOTO(dense_elpa_setup(d, o->elpa_kernel), fail);
   *out = d;
   return NH_OK;
 fail:
@@ -141,6 +251,10 @@ nh_err nh_dense_destroy(nh_dense **dp) {
   nh_free(&d->f);
   nh_free(&d->z);
   nh_free(&d->ev);
+  /* BLACS' asynchronous sends keep their MPI requests, and with them the
+   * grid's communicator, alive until completed and freed here: without
+   * this, gridexit's MPI_Comm_free cannot release the communicator. */
+  Cblacs_freebuff(d->ctxt, 1);
   Cblacs_gridexit(d->ctxt);
   Cfree_blacs_system_handle(d->blacs_sys);
   nh_free(dp);
@@ -248,7 +362,11 @@ done:
 
 static nh_err dense_solve_elpa(nh_dense *d) {
   int code;
-  elpa_generalized_eigenvectors_dc(d->elpa, d->h, d->f, d->ev, d->z, 0, &code);
+  if (d->vectors)
+    elpa_generalized_eigenvectors_dc(d->elpa, d->h, d->f, d->ev, d->z, 0,
+                                     &code);
+  else
+    elpa_generalized_eigenvalues_dc(d->elpa, d->h, d->f, d->ev, 0, &code);
   NH_CHECK(code == ELPA_OK, NH_ERR_LIB,
            "ELPA %s generalized eigen-solver failed (order %d): %s",
            d->kind == NH_SOLVER_ELPA1 ? "1-stage" : "2-stage", d->n,
@@ -256,8 +374,10 @@ static nh_err dense_solve_elpa(nh_dense *d) {
   return NH_OK;
 }
 
-/* pzhegvx's info is a bit set (ScaLAPACK's documentation of PZHEGVX). */
-static nh_err pzhegvx_info(int info, int n, int nev, int m, int nz) {
+/* pzhegvx's info is a bit set (ScaLAPACK's documentation of PZHEGVX);
+ * nzwant: the eigenvectors asked for (0 with jobz = 'N'). */
+static nh_err pzhegvx_info(int info, int n, int nev, int m, int nz,
+                           int nzwant) {
   NH_CHECK(info >= 0, NH_ERR_LIB, "ScaLAPACK pzhegvx: argument %d is illegal",
            -info);
   NH_CHECK(!(info & 16), NH_ERR_NUMERIC,
@@ -271,9 +391,10 @@ static nh_err pzhegvx_info(int info, int n, int nev, int m, int nz) {
            "ScaLAPACK pzhegvx: eigenvectors of clustered eigenvalues could "
            "not be reorthogonalised (info %d, order %d)",
            info, n);
-  NH_CHECK(m == nev && nz == nev, NH_ERR_NUMERIC,
-           "ScaLAPACK pzhegvx found %d eigenvalues and %d vectors of %d", m, nz,
-           nev);
+  NH_CHECK(m == nev && nz == nzwant, NH_ERR_NUMERIC,
+           "ScaLAPACK pzhegvx found %d of %d eigenvalues and %d of %d "
+           "eigenvectors",
+           m, nev, nz, nzwant);
   return NH_OK;
 }
 
@@ -283,6 +404,7 @@ static nh_err dense_solve_pzhegvx(nh_dense *d) {
   const double vl = 0, vu = 0, orfac = 1e-3; /* ScaLAPACK's default */
   double abstol = 2 * pdlamch_(&d->ctxt, "S", 1), *rwork = NULL, *gap = NULL;
   double complex *work = NULL;
+  const char *jobz = d->vectors ? "V" : "N";
   int m = 0, nz = 0, info, lwork = -1, lrwork = -1, liwork = -1;
   /* Workspace queries write more than the first element (seen: pzhegvx
    * clobbers a scalar's neighbour), hence small arrays. */
@@ -293,7 +415,7 @@ static nh_err dense_solve_pzhegvx(nh_dense *d) {
   NH_CALL_GOTO(nh_malloc((size_t)d->n * sizeof *ifail, &ifail), done);
   NH_CALL_GOTO(nh_malloc(2 * (size_t)p * sizeof *iclustr, &iclustr), done);
   NH_CALL_GOTO(nh_malloc((size_t)p * sizeof *gap, &gap), done);
-  pzhegvx_(&ibtype, "V", "I", "U", &d->n, d->h, &ione, &ione, d->desc, d->f,
+  pzhegvx_(&ibtype, jobz, "I", "U", &d->n, d->h, &ione, &ione, d->desc, d->f,
            &ione, &ione, d->desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, d->ev,
            &orfac, d->z, &ione, &ione, d->desc, wq, &lwork, rq, &lrwork, iq,
            &liwork, ifail, iclustr, gap, &info, 1, 1, 1);
@@ -303,7 +425,9 @@ static nh_err dense_solve_pzhegvx(nh_dense *d) {
    * eigenvalues (within 1e-3 ||H||, hundreds in the dense spectrum of a
    * supercell) are reorthogonalised on one process, which needs
    * (cluster size - 1) x n more reals: room for one cluster of all nev. */
-  int64_t lr = (int64_t)rq[0] + (int64_t)(d->nev - 1) * d->n + 1;
+  int64_t lr = (int64_t)rq[0] + 1;
+  if (d->vectors)
+    lr += (int64_t)(d->nev - 1) * d->n;
   NH_CHECK_GOTO(lr <= INT_MAX, done, NH_ERR_INPUT,
                 "ScaLAPACK pzhegvx: %d bands of %d orbitals need more "
                 "workspace than an int counts; use ELPA",
@@ -314,11 +438,12 @@ static nh_err dense_solve_pzhegvx(nh_dense *d) {
   NH_CALL_GOTO(nh_malloc((size_t)lwork * sizeof *work, &work), done);
   NH_CALL_GOTO(nh_malloc((size_t)lrwork * sizeof *rwork, &rwork), done);
   NH_CALL_GOTO(nh_malloc((size_t)liwork * sizeof *iwork, &iwork), done);
-  pzhegvx_(&ibtype, "V", "I", "U", &d->n, d->h, &ione, &ione, d->desc, d->f,
+  pzhegvx_(&ibtype, jobz, "I", "U", &d->n, d->h, &ione, &ione, d->desc, d->f,
            &ione, &ione, d->desc, &vl, &vu, &il, &iu, &abstol, &m, &nz, d->ev,
            &orfac, d->z, &ione, &ione, d->desc, work, &lwork, rwork, &lrwork,
            iwork, &liwork, ifail, iclustr, gap, &info, 1, 1, 1);
-  NH_CALL_GOTO(pzhegvx_info(info, d->n, d->nev, m, nz), done);
+  NH_CALL_GOTO(pzhegvx_info(info, d->n, d->nev, m, nz, d->vectors ? d->nev : 0),
+               done);
 done:
   nh_free(&work);
   nh_free(&rwork);
@@ -370,12 +495,14 @@ static nh_err dense_solve_projected(nh_dense *d, int *ndropped, double *smin) {
   dense_gemm("C", "N", m, m, n, d->z, nd + 1, d->desc, d->f, 1, d->desc, d->h,
              descm);
   NH_CALL(dense_heevd(descm, m, d->h, d->ev, d->f));
-  dense_gemm("N", "N", n, nk, m, d->z, nd + 1, d->desc, d->f, 1, descm, d->h,
-             d->desc);
-  dense_copy(d, d->z, d->h);
-  for (int lc = 0; lc < d->ncols; lc++)
-    if (nh_bc_global(lc, d->mycol, d->nblk, d->npcol) >= nk)
-      memset(d->z + (size_t)lc * d->lld, 0, (size_t)d->nrows * sizeof *d->z);
+  if (d->vectors) {
+    dense_gemm("N", "N", n, nk, m, d->z, nd + 1, d->desc, d->f, 1, descm, d->h,
+               d->desc);
+    dense_copy(d, d->z, d->h);
+    for (int lc = 0; lc < d->ncols; lc++)
+      if (nh_bc_global(lc, d->mycol, d->nblk, d->npcol) >= nk)
+        memset(d->z + (size_t)lc * d->lld, 0, (size_t)d->nrows * sizeof *d->z);
+  }
   for (int b = m; b < d->nev; b++)
     d->ev[b] = HUGE_VAL;
   *ndropped = nd;
@@ -405,6 +532,8 @@ nh_err nh_dense_solve(nh_dense *d, int *ndropped, double *smin) {
 nh_err nh_dense_mulliken(nh_dense *d, const int *elem_of_lrow, int nelem,
                          double *w) {
   int nw = d->nev * nelem;
+  NH_CHECK(d->vectors, NH_ERR_INTERNAL,
+           "Mulliken weights need a solver set up with eigenvectors");
   memset(w, 0, (size_t)nw * sizeof *w);
   dense_gemm("N", "N", d->n, d->nev, d->n, d->s, 1, d->desc, d->z, 1, d->desc,
              d->f, d->desc);

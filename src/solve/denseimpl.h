@@ -27,15 +27,19 @@ typedef struct nh_dense {
   nh_solver_kind kind;
   double s_threshold;
   int s_check;
+  int vectors; /* eigenvectors wanted (o->want_mulliken); else values only */
   elpa_t elpa; /* ELPA kinds only */
   double complex *h, *s, *f, *z;
   double *ev; /* n; the lowest nev are the result (+inf past the kept) */
 } nh_dense;
 
-/* Collective over comm. n >= 1, 1 <= nev <= n, nblk >= 1. */
+/* Collective over comm. n >= 1, 1 <= nev <= n, nblk >= 1. Eigenvectors
+ * are computed only if o->want_mulliken; o->elpa_kernel for ELPA 2-stage. */
 nh_err nh_dense_create(MPI_Comm comm, int n, int nblk, int nev,
                        const nh_solver_opts *o, nh_dense **d);
 nh_err nh_dense_destroy(nh_dense **d);
+/* ELPA's global state (nh_solve_finalize). */
+nh_err nh_dense_finalize(void);
 
 /* Grid shape for p ranks: nprow <= npcol, nprow * npcol = p, nprow the
  * largest divisor of p not above sqrt(p). */
@@ -59,14 +63,16 @@ static inline int64_t nh_bc_global(int l, int p, int nblk, int nproc) {
  * always when s_check, else when the Cholesky factorisation of S fails or
  * its condition estimate says the smallest eigenvalue may be below 10 x
  * s_threshold. On return d->ev[0..nev-1] (Hartree, ascending; +inf for
- * bands past the kept dimension), d->z the S-orthonormal eigenvectors
- * (columns 0..nev-1, zero past the kept dimension), *ndropped the number of
+ * bands past the kept dimension), if d->vectors d->z the S-orthonormal
+ * eigenvectors (columns 0..nev-1, zero past the kept dimension; otherwise
+ * d->z is scratch), *ndropped the number of
  * S(k) directions projected out and *smin the smallest S(k) eigenvalue
  * (NAN when S was not diagonalised). Library failures are NH_ERR_LIB,
  * numerical ones NH_ERR_NUMERIC; the same on every rank of the group. */
 nh_err nh_dense_solve(nh_dense *d, int *ndropped, double *smin);
 
-/* Collective over the group. Mulliken weights of the nev bands in d->z:
+/* Collective over the group; d->vectors. Mulliken weights of the nev bands
+ * in d->z:
  * w[b * nelem + e] = sum over rows i of element e of Re(conj(c_ib) (S c_b)_i),
  * with elem_of_lrow[l] the element index of local row l (-1: none). Uses
  * d->f as scratch. Identical on every rank of the group. */

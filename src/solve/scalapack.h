@@ -30,6 +30,7 @@ void Cfree_blacs_system_handle(int handle);
 void Cblacs_gridinit(int *ctxt, const char *order, int nprow, int npcol);
 void Cblacs_gridinfo(int ctxt, int *nprow, int *npcol, int *myrow, int *mycol);
 void Cblacs_gridexit(int ctxt);
+void Cblacs_freebuff(int ctxt, int wait);
 
 /* ScaLAPACK tools */
 int numroc_(const int *n, const int *nb, const int *iproc, const int *isrc,

@@ -292,11 +292,16 @@ static nh_err dense_setup(dense_run *r, const nh_solver_opts *o, int nk, int nb,
   if (!err && b->nelem > 0)
     err = rows_elements(r->d, r->bloch, b->nelem, b->elem_z, &r->elem_of_lrow);
   NH_CALL(nh_ctx_agree(r->ctx, err));
+  int kernel = 0;
+  if (o->kind == NH_SOLVER_ELPA2)
+    NH_CALL(nh_solver_elpa_kernel_in_use(o, &kernel));
   nh_log(r->ctx, 2,
          "solve: %d orbitals, %d k-point(s), %d band(s), %d "
-         "k-group(s), grid %d x %d, block %d, solver %s\n",
+         "k-group(s), grid %d x %d, block %d, solver %s%s%s, %s\n",
          (int)n, nk, nb, ngroups, r->kg.nprow[0], r->kg.npcol[0], r->kg.nblk,
-         nh_solver_name(o->kind));
+         nh_solver_name(o->kind), kernel ? ", ELPA kernel " : "",
+         kernel ? nh_solver_elpa_kernel_name(kernel) : "",
+         o->want_mulliken ? "eigenvectors" : "eigenvalues only");
   return NH_OK;
 }
 
@@ -352,4 +357,10 @@ out:
 fail:
   nh_bands_destroy(&b);
   return err;
+}
+
+nh_err nh_solve_finalize(void) {
+  NH_CALL(nh_sparse_finalize());
+  NH_CALL(nh_dense_finalize());
+  return NH_OK;
 }

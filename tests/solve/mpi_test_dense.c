@@ -503,10 +503,113 @@ static void test_options(void **state) {
   assert_nh_fails(nh_solver_parse("lapack", &k), NH_ERR_INPUT, "\"lapack\"");
 }
 
+/* ---------------------------------------------------------------------------
+ * Eigenvalues only (no Mulliken weights) vs with eigenvectors
+ * ------------------------------------------------------------------------- */
+
+static void test_values_only(void **state) {
+  (void)state;
+  const double k[2][3] = {{0, 0, 0}, {0.1, 0.2, 0.3}};
+  nh_test_run im;
+  nh_test_import(nh_test_fixture("si8"), &im);
+  for (int s = 0; s < 3; s++) {
+    nh_solver_opts o;
+    nh_bands *b[2] = {NULL, NULL};
+    nh_solver_opts_default(&o);
+    o.kind = dense_kinds[s];
+    o.nbands = 40;
+    for (int v = 0; v < 2; v++) {
+      o.want_mulliken = v;
+      assert_nh_ok(nh_solve_kpoints(im.H, im.S, &o, 2, k, &b[v]));
+    }
+    assert_null(b[0]->w);
+    double worst = 0;
+    for (int x = 0; x < 2 * 40; x++)
+      worst = fmax(worst, fabs(b[0]->e[x] - b[1]->e[x]) * NH_HARTREE_EV);
+    if (nh_test_ctx()->rank == 0)
+      printf("# si8 %s: values only vs with vectors: max |dE| = %.2e eV\n",
+             nh_solver_name(o.kind), worst);
+    assert_true(worst < 1e-10);
+    nh_bands_destroy(&b[0]);
+    nh_bands_destroy(&b[1]);
+  }
+  nh_test_run_free(&im);
+}
+
+/* ---------------------------------------------------------------------------
+ * ELPA 2-stage kernels: names, and every kernel the linked ELPA has
+ * reproduces CP2K's bands (with eigenvectors: the kernels are the
+ * back-transformation's). Debian's ELPA has the generic ones only; an ELPA
+ * built by tools/build-elpa.sh also has SSE/AVX/AVX2/AVX-512.
+ * ------------------------------------------------------------------------- */
+
+static void test_elpa_kernels(void **state) {
+  (void)state;
+  int id, used, available = 0;
+  assert_nh_ok(nh_solver_elpa_kernel_parse("default", &id));
+  assert_int_equal(id, 0);
+  assert_nh_ok(nh_solver_elpa_kernel_parse("AVX512_block1", &id));
+  assert_string_equal(nh_solver_elpa_kernel_name(id), "avx512_block1");
+  assert_nh_fails(nh_solver_elpa_kernel_parse("avx1024", &id), NH_ERR_INPUT,
+                  "generic_simple");
+  assert_string_equal(nh_solver_elpa_kernel_name(-7), "unknown");
+  bs_file bs;
+  nh_test_run im;
+  read_bs("si2", &bs);
+  nh_test_import(nh_test_fixture("si2"), &im);
+  nh_solver_opts o;
+  nh_solver_opts_default(&o);
+  assert_nh_ok(nh_solver_elpa_kernel_in_use(&o, &used));
+  if (nh_test_ctx()->rank == 0)
+    printf("# ELPA's default complex kernel: %s\n",
+           nh_solver_elpa_kernel_name(used));
+  for (int kernel = 1; kernel < 64; kernel++) {
+    const char *name = nh_solver_elpa_kernel_name(kernel);
+    if (strcmp(name, "unknown") == 0 || strstr(name, "gpu"))
+      continue;
+    o.elpa_kernel = kernel;
+    if (nh_solver_elpa_kernel_in_use(&o, &used) != NH_OK) {
+      nh_error_clear();
+      continue; /* not in this ELPA build */
+    }
+    assert_int_equal(used, kernel);
+    o.nbands = bs.nb;
+    o.want_mulliken = 1;
+    nh_bands *b = NULL;
+    assert_nh_ok(nh_solve_kpoints(im.H, im.S, &o, bs.nk,
+                                  (const double(*)[3])bs.k, &b));
+    double worst = 0;
+    for (int x = 0; x < bs.nk * bs.nb; x++)
+      worst = fmax(worst, fabs(b->e[x] * NH_HARTREE_EV - bs.e[x]));
+    if (nh_test_ctx()->rank == 0)
+      printf("# si2 elpa2 kernel %s: max |E - E_cp2k| = %.2e eV\n", name,
+             worst);
+    assert_true(worst < 1e-6);
+    nh_bands_destroy(&b);
+    available++;
+  }
+  assert_true(available >= 2); /* generic and generic_simple at least */
+  nh_test_run_free(&im);
+  bs_free(&bs);
+}
+
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_options),   cmocka_unit_test(test_ill_conditioned),
-    cmocka_unit_test(test_bands_si2), cmocka_unit_test(test_bands_graphene),
-    cmocka_unit_test(test_bands_si8), cmocka_unit_test(test_mulliken),
+    cmocka_unit_test(test_options),     cmocka_unit_test(test_ill_conditioned),
+    cmocka_unit_test(test_bands_si2),   cmocka_unit_test(test_bands_graphene),
+    cmocka_unit_test(test_bands_si8),   cmocka_unit_test(test_mulliken),
+    cmocka_unit_test(test_values_only), cmocka_unit_test(test_elpa_kernels),
 };
 
-NH_TEST_MAIN(tests)
+/* The solver libraries' global state goes before MPI_Finalize. */
+static int finalize_solvers(void **state) {
+  (void)state;
+  return nh_solve_finalize() == NH_OK ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+  MPI_Init(&argc, &argv);
+  int fail = cmocka_run_group_tests(tests, NULL, finalize_solvers), all = 0;
+  MPI_Allreduce(&fail, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  MPI_Finalize();
+  return all ? 1 : 0;
+}
