@@ -617,7 +617,7 @@ int main(int argc, char **argv) {
   int fail = cmocka_run_group_tests(tests, NULL, free_fixtures), all = 0;
   if (MPI_Allreduce(&fail, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD))
     all = 1;
-  if (nh_sparse_finalize())
+  if (nh_solve_finalize())
     all = 1;
   MPI_Finalize();
   return all ? 1 : 0;

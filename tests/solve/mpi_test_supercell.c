@@ -289,6 +289,12 @@ static void test_identity(void **state) {
   system_free(&p);
 }
 
+/* The solver libraries' global state goes before MPI_Finalize. */
+static int finalize_solvers(void **state) {
+  (void)state;
+  return nh_solve_finalize() == NH_OK ? 0 : -1;
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   const struct CMUnitTest tests[] = {
@@ -297,7 +303,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_fold_213),
       cmocka_unit_test(test_fold_solver),
   };
-  int fail = cmocka_run_group_tests(tests, NULL, NULL), all = 0;
+  int fail = cmocka_run_group_tests(tests, NULL, finalize_solvers), all = 0;
   MPI_Allreduce(&fail, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   MPI_Finalize();
   return all ? 1 : 0;
