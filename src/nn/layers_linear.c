@@ -133,27 +133,77 @@ static int lin_plan(const nh_nn_irreps *ir_in, const nh_nn_irreps *ir_out,
   return NN_LIN_PANEL / widest > 0 ? NN_LIN_PANEL / widest : 1;
 }
 
-/* P (mul × nb·d) <- the kind at off of nb rows of x (stride dim). */
-static void gather(double *P, const double *x, size_t dim, int off, int mul,
-                   int d, int nb) {
-  const int ld = nb * d;
-  for (int i = 0; i < nb; i++) {
-    const double *xi = x + (size_t)i * dim + off;
-    for (int c = 0; c < mul; c++)
-      for (int m = 0; m < d; m++)
-        P[c * ld + i * d + m] = xi[c * d + m];
-  }
-}
-
-/* The kind at off of nb rows of x (+)= P (add: accumulate). */
-static void scatter(double *x, const double *P, size_t dim, int off, int mul,
-                    int d, int nb, int add) {
+/* P (mul × nb·d) <- the kind at off of nb rows of x (stride dim), or
+ * back (to_x): x (+)= P (add: accumulate). Inlined with d constant (see
+ * copy_panel), so that each run of d numbers is a few vector moves. */
+static inline __attribute__((always_inline)) void
+panel_copy(double *P, double *x, size_t dim, int off, int mul, int d, int nb,
+           int to_x, int add) {
   const int ld = nb * d;
   for (int i = 0; i < nb; i++) {
     double *xi = x + (size_t)i * dim + off;
-    for (int c = 0; c < mul; c++)
-      for (int m = 0; m < d; m++)
-        xi[c * d + m] = (add ? xi[c * d + m] : 0.0) + P[c * ld + i * d + m];
+    for (int c = 0; c < mul; c++) {
+      double *restrict p = P + c * ld + i * d, *restrict q = xi + c * d;
+      if (!to_x)
+        memcpy(p, q, (size_t)d * sizeof(double));
+      else if (!add)
+        memcpy(q, p, (size_t)d * sizeof(double));
+      else
+        for (int m = 0; m < d; m++)
+          q[m] += p[m];
+    }
+  }
+}
+
+/* panel_copy for d = 2L+1 (L <= 4) as a compile-time constant; NN_SIMD
+ * compiles it for the wide vector units. */
+NN_SIMD static void copy_panel(double *P, double *x, size_t dim, int off,
+                               int mul, int d, int nb, int to_x, int add) {
+  const int mode = to_x ? (add ? 2 : 1) : 0;
+#define NN_PANEL_CASE(D)                                                       \
+  case D:                                                                      \
+    if (mode == 0)                                                             \
+      panel_copy(P, x, dim, off, mul, D, nb, 0, 0);                            \
+    else if (mode == 1)                                                        \
+      panel_copy(P, x, dim, off, mul, D, nb, 1, 0);                            \
+    else                                                                       \
+      panel_copy(P, x, dim, off, mul, D, nb, 1, 1);                            \
+    return;
+  switch (d) {
+    NN_PANEL_CASE(3)
+    NN_PANEL_CASE(5)
+    NN_PANEL_CASE(7)
+    NN_PANEL_CASE(9)
+  }
+#undef NN_PANEL_CASE
+  panel_copy(P, x, dim, off, mul, d, nb, to_x, add);
+}
+
+static void gather(double *P, const double *x, size_t dim, int off, int mul,
+                   int d, int nb) {
+  copy_panel(P, (double *)x, dim, off, mul, d, nb, 0, 0); /* x is read */
+}
+
+static void scatter(double *x, const double *P, size_t dim, int off, int mul,
+                    int d, int nb, int add) {
+  copy_panel((double *)P, x, dim, off, mul, d, nb, 1, add); /* P is read */
+}
+
+/* Asks for rows r0..r0+B-1 (< n) of x (row length dim) to be brought into
+ * cache (for writing: write), while the block before them is computed: a
+ * block touches each row once per kind, a pattern the hardware prefetcher
+ * does not follow. */
+static void prefetch_block(const double *x, int dim, int r0, int n, int B,
+                           int write) {
+  if (r0 >= n)
+    return;
+  const double *p = x + (size_t)r0 * dim;
+  const size_t len = (size_t)(n - r0 < B ? n - r0 : B) * dim;
+  for (size_t j = 0; j < len; j += 8) {
+    if (write)
+      __builtin_prefetch(p + j, 1);
+    else
+      __builtin_prefetch(p + j, 0);
   }
 }
 
@@ -193,9 +243,13 @@ void nh_nn_linear_forward(double *out, const double *in, const double *params,
   // d > 1: out_k (mo, rows·d) = W_k in_k (mi, rows·d) through panels
   lin_kind t[NH_NN_MAXKIND];
   const int B = lin_plan(ir_in, ir_out, t);
-  for (int r0 = 0; r0 < n; r0 += B)
+  for (int r0 = 0; r0 < n; r0 += B) {
+    const int nb = n - r0 < B ? n - r0 : B;
+    prefetch_block(in, ir_in->dim, r0 + B, n, B, 0);
+    prefetch_block(out, ir_out->dim, r0 + B, n, B, 1);
     linear_block(out + (size_t)r0 * ir_out->dim, in + (size_t)r0 * ir_in->dim,
-                 params, ir_in, ir_out, t, n - r0 < B ? n - r0 : B);
+                 params, ir_in, ir_out, t, nb);
+  }
 }
 
 /* Backward of one block of nb rows. */
@@ -246,9 +300,14 @@ void nh_nn_linear_backward(double *d_in, double *d_params, const double *d_out,
   // dW_k += Σ_rows dy_k x_kᵀ; dx_k += W_kᵀ dy_k; db += Σ_rows dy (0e)
   lin_kind t[NH_NN_MAXKIND];
   const int B = lin_plan(ir_in, ir_out, t);
-  for (int r0 = 0; r0 < n; r0 += B)
+  for (int r0 = 0; r0 < n; r0 += B) {
+    prefetch_block(in, ir_in->dim, r0 + B, n, B, 0);
+    prefetch_block(d_out, ir_out->dim, r0 + B, n, B, 0);
+    if (d_in)
+      prefetch_block(d_in, ir_in->dim, r0 + B, n, B, 1);
     linear_block_back(d_in ? d_in + (size_t)r0 * ir_in->dim : NULL, d_params,
                       d_out + (size_t)r0 * ir_out->dim,
                       in + (size_t)r0 * ir_in->dim, params, ir_in, ir_out, t,
                       n - r0 < B ? n - r0 : B);
+  }
 }
