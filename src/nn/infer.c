@@ -13,7 +13,9 @@
  *
  * Memory: inference streams. Per edge it keeps the edge features e (the
  * residual stream the next layer reads) and the graph; per node h and the
- * next layer's h. Everything else — input features, x_e, radial features,
+ * next layer's h, with ghost rows only for the ghosts that are the source
+ * of an edge (the exchange runs on blocks of columns of the domain's full
+ * atom table). Everything else — input features, x_e, radial features,
  * messages, the attention, the node update, the output blocks — lives per
  * chunk of destination nodes (edges sorted by destination, so a chunk
  * holds every edge into its nodes and the softmax closes inside it). The
@@ -157,14 +159,17 @@ nh_err nh_model_assemble(const nh_model *m, const nh_model_graph *g,
 
 typedef struct stream {
   const nh_model *m;
-  const nh_model_graph *g;
+  nh_model_graph *g; /* src renumbered to the rows of h (ghosts_compact) */
   const nh_mat *H0, *S;
   nh_mat *dH;
   int nchunk;
   int *cnode;  /* [nchunk + 1]: chunk c holds nodes cnode[c] .. cnode[c+1]-1 */
   int *first;  /* [nown + 1]: the edges into node i are first[i] .. first[i+1]-1 */
   int ce, cn;  /* most edges and nodes in a chunk */
-  double *h, *hnext, *e; /* [ntot][D], [nown][D], [E][D] */
+  int nused;   /* ghosts that are the source of an edge here */
+  int *ghost;  /* [nused]: their rows in the domain's atom table */
+  double *h, *hnext, *e; /* [nown + nused][D], [nown][D], [E][D] */
+  double *xbuf;          /* [ntot][XCOLS]: columns of h for the exchange */
   /* scratch of one chunk */
   double *xe, *msg, *t, *rb, *rad, *rc, *fin, *sh, *work, *Pn, *Pe, *B, *Bt;
   double *agg, *h1, *hn, *gg, *z, *tc;
@@ -174,6 +179,49 @@ typedef struct stream {
 
 static void add(double *y, const double *x, size_t n) {
   for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+
+/* The domain's ghosts reach a few cutoffs around a rank's region (3.4
+ * ghosts per owned atom for Si at 4 Å), but only those within the cutoff
+ * of an owned atom are the source of an edge. h keeps rows for those only:
+ * owned atoms, then the used ghosts in table order; src is renumbered. */
+static nh_err ghosts_compact(stream *s) {
+  nh_model_graph *g = s->g;
+  int *row;
+  NH_CALL(nh_malloc((g->ntot + 1) * sizeof(int), &row));
+  for (int k = 0; k < g->ntot; k++) row[k] = k < g->nown ? k : -1;
+  s->nused = 0;
+  for (int e = 0; e < g->E; e++)
+    if (row[g->src[e]] < 0) row[g->src[e]] = g->nown + s->nused++;
+  nh_err err = nh_malloc((s->nused + 1) * sizeof(int), &s->ghost);
+  for (int k = g->nown; !err && k < g->ntot; k++)
+    if (row[k] >= 0) s->ghost[row[k] - g->nown] = k;
+  for (int e = 0; !err && e < g->E; e++) g->src[e] = row[g->src[e]];
+  nh_free(&row);
+  s->bytes += (s->nused + 1.0) * sizeof(int);
+  return err;
+}
+
+/* Columns of h per exchange: the exchange needs rows for every atom of
+ * the domain's table, so it runs on XCOLS columns at a time. */
+#define XCOLS 56
+
+/* Fills the used ghost rows of h from their owners (nh_domain_forward on
+ * the full table, a block of columns at a time). */
+static nh_err exchange_h(stream *s, exch *x) {
+  const nh_model_graph *g = s->g;
+  const int D = s->m->ir.dim;
+  for (int c0 = 0; c0 < D; c0 += XCOLS) {
+    const int w = D - c0 < XCOLS ? D - c0 : XCOLS;
+    for (int k = 0; k < g->nown; k++)
+      memcpy(s->xbuf + (size_t)k * w, s->h + (size_t)k * D + c0,
+             w * sizeof(double));
+    NH_CALL(exchange(x, s->xbuf, w));
+    for (int r = 0; r < s->nused; r++)
+      memcpy(s->h + (size_t)(g->nown + r) * D + c0,
+             s->xbuf + (size_t)s->ghost[r] * w, w * sizeof(double));
+  }
+  return NH_OK;
 }
 
 /* Chunks of consecutive destination nodes of about `target` edges each
@@ -210,7 +258,9 @@ static nh_err stream_alloc(stream *s) {
   size_t nw = 0;
   for (int k = 0; k < 4; k++) nw = w[k] > nw ? w[k] : nw;
   struct { double **p; size_t n; } b[] = {
-      {&s->h, (size_t)g->ntot * D}, {&s->hnext, (size_t)g->nown * D},
+      {&s->h, (size_t)(g->nown + s->nused) * D},
+      {&s->hnext, (size_t)g->nown * D},
+      {&s->xbuf, (size_t)g->ntot * (D < XCOLS ? D : XCOLS)},
       {&s->e, (size_t)g->E * D}, {&s->xe, ce * D}, {&s->msg, ce * D},
       {&s->t, rows * D}, {&s->rb, ce * m->hp.nradial},
       {&s->rad, ce * m->so2.nrad}, {&s->rc, nh_nn_mlp_cache(&m->rmlp, (int)ce)},
@@ -228,12 +278,13 @@ static nh_err stream_alloc(stream *s) {
 }
 
 static void stream_free(stream *s) {
-  double **b[] = {&s->h,  &s->hnext, &s->e,   &s->xe,  &s->msg, &s->t,
+  double **b[] = {&s->h,  &s->hnext, &s->xbuf, &s->e,  &s->xe, &s->msg, &s->t,
                   &s->rb, &s->rad,   &s->rc,  &s->fin, &s->sh,  &s->work,
                   &s->Pn, &s->Pe,    &s->B,   &s->Bt,  &s->agg, &s->h1,
                   &s->hn, &s->gg,    &s->z,   &s->tc};
   for (size_t i = 0; i < sizeof b / sizeof *b; i++) nh_free(b[i]);
   nh_free(&s->dloc), nh_free(&s->first), nh_free(&s->cnode);
+  nh_free(&s->ghost);
 }
 
 /* h = lin(H0_ii) + lin(S_ii) + embed and e = lin(H0_ij) + lin(S_ij) +
@@ -330,11 +381,11 @@ static nh_err stream_run(stream *s, exch *x) {
   const size_t D = m->ir.dim;
   const int last = m->hp.layers - 1;
   for (int c = 0; c < s->nchunk; c++) NH_CALL(chunk_inputs(s, c));
-  NH_CALL(exchange(x, s->h, (int)D));
+  NH_CALL(exchange_h(s, x));
   for (int l = 0; l < last; l++) {
     for (int c = 0; c < s->nchunk; c++) NH_CALL(chunk_layer(s, l, c));
     memcpy(s->h, s->hnext, (size_t)s->g->nown * D * sizeof(double));
-    NH_CALL(exchange(x, s->h, (int)D));
+    NH_CALL(exchange_h(s, x));
   }
   for (int c = 0; c < s->nchunk; c++) {
     NH_CALL(chunk_layer(s, last, c));
@@ -378,6 +429,7 @@ nh_err nh_model_predict(const nh_model *m, const nh_domain *netdom,
   const double t0 = nh_wtime();
   err = nh_model_graph_topology(m, dom, H0, 0, &g);
   if (!err) s.g = g, s.bytes = graph_bytes(g);
+  if (!err) err = ghosts_compact(&s);
   if (!err) err = chunks_make(&s, nh_model_edge_chunk());
   if (!err) err = stream_alloc(&s);
   if (!err) err = dh_create(m, g, hdom, dH);
