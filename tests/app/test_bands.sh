@@ -82,6 +82,17 @@ if mpi 2 "$tmp/bands_scalapack.toml" > "$tmp/sc.log" 2>&1 &&
    out=$($py "$tmp/compare.py" "$tmp/bands_scalapack.h5" "$tmp/bands_scalapack.dat" "$bs" 2>&1); then
   ok "bands, scalapack, 2 ranks: $out"
 else fail "bands, scalapack"; tail -20 "$tmp/sc.log"; echo "$out"; fi
+# an explicit ELPA kernel (generic: in every ELPA build), and a bad name
+bands_input bands_kernel elpa2
+echo 'elpa_kernel = "generic"' >> "$tmp/bands_kernel.toml"
+if mpi 2 "$tmp/bands_kernel.toml" > "$tmp/kernel.log" 2>&1 &&
+   out=$($py "$tmp/compare.py" "$tmp/bands_kernel.h5" "$tmp/bands_kernel.dat" "$bs" 2>&1); then
+  ok "bands, elpa2 with elpa_kernel generic, 2 ranks: $out"
+else fail "bands, elpa_kernel generic"; tail -20 "$tmp/kernel.log"; echo "$out"; fi
+sed 's/^elpa_kernel = "generic"/elpa_kernel = "avx1024"/' "$tmp/bands_kernel.toml" > "$tmp/bad_kernel.toml"
+mpi 2 "$tmp/bad_kernel.toml" > "$tmp/bad_kernel.log" 2>&1
+grep -q "bad_kernel.toml:[0-9]*: key 'bands.elpa_kernel': unknown ELPA kernel \"avx1024\"" "$tmp/bad_kernel.log" &&
+  ok "elpa2: unknown kernel refused with its line" || { fail "elpa2: bad kernel"; cat "$tmp/bad_kernel.log"; }
 
 # Si8 (simple cubic) and graphene: the path and band count of each .bs
 # header, 2 ranks, energies and k-points against CP2K
