@@ -33,7 +33,7 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 sh "$SRC/tools/unpack-fixture.sh" si2 "$TMP" > /dev/null || exit 1
 
-{ echo "# $(date -u '+%Y-%m-%d %H:%M UTC') $(uname -n), $(nproc) cores," \
+{ echo "# $(date -u '+%Y-%m-%d %H:%M UTC') $(uname -n), $(getconf _NPROCESSORS_ONLN) cores," \
     "$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 2^20 }' /proc/meminfo)," \
     "load $(cut -d' ' -f1 /proc/loadavg)"; } >> "$LOG"
 for m in $SIZES; do
