@@ -1,16 +1,21 @@
 /* nextham grid: the real-space grid part of H0 (DESIGN.md §4),
  *   <phi_i| sum_a V_na,a + V_xc[rho0] |phi_j>,   rho0 = sum_a rho_a,
- * on a uniform grid over the cell (periodic along periodic directions),
- * integrated in batches of points as BLAS-3 products. Scheme, accuracy and
- * timings: docs/grid.md.
+ * integrated in batches of points as BLAS-3 products. Two schemes
+ * (docs/grid.md):
  *
- * Distribution: the grid is cut into batches (bs^3 points, small
- * parallelepipeds); a batch belongs to the rank that owns the atom nearest
- * to its centre (the image of the batch whose nearest atom sits at image 0,
- * ties broken by atom index and image), so every grid point is integrated
- * by exactly one rank, whatever the number of ranks. A rank integrates its
- * batches with its owned and ghost atoms, accumulates the atom-pair blocks
- * locally and delivers them once with nh_mat_add_remote + nh_mat_assemble. */
+ * - atomic (default): atom-centred grids (Mura-Knowles radial shells x
+ *   Gauss-Legendre/uniform angular product rules, pruned) with Stratmann
+ *   partition weights over all atoms and periodic images. The points of
+ *   an atom's grid are integrated by the rank that owns the atom.
+ * - uniform: a uniform grid over the cell (periodic along periodic
+ *   directions), cut into batches of bs^3 points; a batch belongs to the
+ *   rank that owns the atom nearest to its centre (ties broken by atom
+ *   index and image). Kept for cross-checks.
+ *
+ * Either way every point is integrated by exactly one rank, whatever the
+ * number of ranks. A rank integrates its batches with its owned and ghost
+ * atoms, accumulates the atom-pair blocks locally and delivers them once
+ * with nh_mat_add_remote + nh_mat_assemble. */
 #ifndef NEXTHAM_GRID_H
 #define NEXTHAM_GRID_H
 
@@ -22,18 +27,28 @@
 #include "nextham/mat.h"
 #include "nextham/toml.h"
 
+enum { NH_GRID_ATOMIC = 0, NH_GRID_UNIFORM = 1 };
+
 typedef struct nh_grid_opts {
   /* Target error per matrix element, Hartree (default 0.1 meV). It sets
-   * the spacing (unless spacing > 0) and the screening thresholds. */
+   * the grid sizes (unless overridden below) and the screening thresholds. */
   double accuracy;
+  int scheme;     /* NH_GRID_ATOMIC (default) or NH_GRID_UNIFORM          */
+  /* uniform scheme */
   double spacing; /* bohr; > 0 overrides the spacing derived from accuracy */
   int batch;      /* grid points per batch edge (default 4: 64 points)     */
+  /* atomic scheme: > 0 override the sizes derived from accuracy */
+  int radial;     /* radial shells (Mura-Knowles, to infinity)             */
+  int angular;    /* largest number of Gauss-Legendre theta points; a shell
+                     has angular x 2 angular points (exact to degree
+                     2 angular - 1)                                        */
 } nh_grid_opts;
 
 /* Fills o with the defaults above. */
 void nh_grid_opts_default(nh_grid_opts *o);
 /* Reads the [grid] table tbl of doc (tbl NULL: defaults): accuracy (eV),
- * spacing (Å), batch (docs/input.md). Bad values name the file, line and
+ * scheme ("atomic" or "uniform"), spacing (Å), batch, radial, angular
+ * (docs/input.md). Bad values name the file, line and
  * key (NH_ERR_INPUT). */
 nh_err nh_grid_opts_from_toml(const nh_toml *doc, nh_toml_val *tbl,
                               nh_grid_opts *o);
@@ -68,11 +83,14 @@ enum {
 
 /* What a run did (global numbers, the same on every rank). */
 typedef struct nh_grid_stats {
-  double spacing;   /* largest grid step along a lattice vector, bohr */
-  int n[3];         /* points along each lattice vector (periodic);    */
-                    /* per box length along non-periodic directions    */
-  int64_t npoints;  /* points integrated (in batches touching a basis  */
-  int64_t nbatches; /* function)                                       */
+  /* uniform: the largest grid step along a lattice vector (bohr) and the
+   * points along each lattice vector (periodic; per box length along
+   * non-periodic directions). atomic: spacing 0 and n = (radial shells,
+   * largest theta and phi points of a shell). */
+  double spacing;
+  int n[3];
+  int64_t npoints;  /* points integrated (with a nonzero weight, in     */
+  int64_t nbatches; /* batches touching a basis function)               */
   double seconds;   /* wall time of the slowest rank                   */
 } nh_grid_stats;
 
@@ -107,9 +125,11 @@ double nh_grid_h0_halo(const nh_basis *b,
                        const nh_grid_opts *o);
 
 /* The halo (bohr) a domain needs for nh_grid_integrate with basis b,
- * species sp (may be NULL: basis only) and options o: the largest basis
- * function radius plus the larger of that and the potential radii, plus
- * one batch diagonal. Local, the same on every rank. */
+ * species sp (may be NULL: basis only) and options o. uniform: the largest
+ * basis function radius r_f plus the larger of r_f and the potential radii
+ * r_V, plus one batch diagonal. atomic: the atom-grid radius max(r_f, r_V)
+ * plus the larger of that and the partition radius, plus the largest
+ * batch radius. Local, the same on every rank. */
 double nh_grid_halo(const nh_basis *b,
                     const nh_grid_species *const sp[NH_MAX_Z + 1],
                     const nh_grid_opts *o);

@@ -188,10 +188,10 @@ static void shell_eval(const grid_shell *s, const grid_cart *c, double x,
 }
 
 void grid_batch_free(grid_batch *bt) {
-  double **d[] = {(double **)&bt->r, &bt->bound, &bt->phi, &bt->gx, &bt->gy,
-                  &bt->gz, &bt->x, &bt->y, &bt->m, &bt->rho, &bt->grho,
-                  &bt->v, &bt->sigma, &bt->vrho, &bt->vsigma, &bt->zk,
-                  &bt->a, &bt->bx, &bt->by, &bt->bz};
+  double **d[] = {(double **)&bt->r, &bt->w, &bt->bound, &bt->phi, &bt->gx,
+                  &bt->gy, &bt->gz, &bt->x, &bt->y, &bt->m, &bt->rho,
+                  &bt->grho, &bt->v, &bt->sigma, &bt->vrho, &bt->vsigma,
+                  &bt->zk, &bt->a, &bt->bx, &bt->by, &bt->bz};
   for (size_t k = 0; k < sizeof d / sizeof *d; k++)
     nh_free(d[k]);
   nh_free(&bt->atom);
@@ -201,18 +201,18 @@ void grid_batch_free(grid_batch *bt) {
   memset(bt, 0, sizeof *bt);
 }
 
-/* Per-point arrays, sized once for np points. */
-static nh_err batch_points(grid_batch *bt, int np) {
-  if (bt->np == np)
+nh_err grid_batch_points(grid_batch *bt, int npmax) {
+  if (bt->npmax == npmax)
     return NH_OK;
-  NH_CHECK(bt->np == 0, NH_ERR_INTERNAL, "grid: batch size changed");
-  bt->np = np;
-  NH_CALL(nh_malloc((size_t)np * sizeof *bt->r, &bt->r));
-  double **d[] = {&bt->rho, &bt->v, &bt->sigma, &bt->vrho, &bt->vsigma,
-                  &bt->zk, &bt->a, &bt->bx, &bt->by, &bt->bz};
+  NH_CHECK(bt->npmax == 0, NH_ERR_INTERNAL, "grid: batch size changed");
+  bt->npmax = npmax;
+  NH_CALL(nh_malloc((size_t)npmax * sizeof *bt->r, &bt->r));
+  double **d[] = {&bt->w,      &bt->rho, &bt->v, &bt->sigma, &bt->vrho,
+                  &bt->vsigma, &bt->zk,  &bt->a, &bt->bx,    &bt->by,
+                  &bt->bz};
   for (size_t k = 0; k < sizeof d / sizeof *d; k++)
-    NH_CALL(nh_malloc((size_t)np * sizeof(double), d[k]));
-  NH_CALL(nh_malloc((size_t)np * 3 * sizeof(double), &bt->grho));
+    NH_CALL(nh_malloc((size_t)npmax * sizeof(double), d[k]));
+  NH_CALL(nh_malloc((size_t)npmax * 3 * sizeof(double), &bt->grho));
   return NH_OK;
 }
 
@@ -222,7 +222,7 @@ static nh_err batch_columns(grid_batch *bt, int nf) {
   int cap = bt->capf ? bt->capf : 256;
   while (cap < nf)
     cap *= 2;
-  size_t n1 = (size_t)bt->np * cap, n2 = 2 * n1;
+  size_t n1 = (size_t)bt->npmax * cap, n2 = 2 * n1;
   nh_free(&bt->phi);
   nh_free(&bt->gx);
   nh_free(&bt->gy);
@@ -256,39 +256,42 @@ static nh_err batch_atoms(grid_batch *bt, int64_t n) {
   return NH_OK;
 }
 
-static void batch_centre(const grid_setup *g, const int bidx[3], double c[3]) {
-  double f[3];
-  for (int d = 0; d < 3; d++)
-    f[d] = (bidx[d] + 0.5) / g->nb[d];
-  nh_lattice_to_cart(g->lat, f, c);
-}
-
-/* Atoms of the 27 bins around the batch centre c. */
-nh_err grid_batch_candidates(const grid_setup *g, const int bidx[3],
-                             grid_batch *bt) {
+nh_err grid_atoms_near(const grid_setup *g, const double x[3], double rad,
+                       int64_t **list, int64_t *n, int64_t *cap) {
   int lo[3], hi[3];
-  double c[3];
-  batch_centre(g, bidx, c);
   for (int d = 0; d < 3; d++) {
-    int k = (int)floor((c[d] - g->blo[d]) / g->bin);
-    lo[d] = k - 1 < 0 ? 0 : k - 1;
-    hi[d] = k + 1 >= g->nbin[d] ? g->nbin[d] - 1 : k + 1;
+    lo[d] = (int)floor((x[d] - rad - g->blo[d]) / g->bin);
+    hi[d] = (int)floor((x[d] + rad - g->blo[d]) / g->bin);
+    lo[d] = lo[d] < 0 ? 0 : lo[d];
+    hi[d] = hi[d] >= g->nbin[d] ? g->nbin[d] - 1 : hi[d];
   }
-  bt->ncand = 0;
   for (int i = lo[0]; i <= hi[0]; i++)
     for (int j = lo[1]; j <= hi[1]; j++)
       for (int k = lo[2]; k <= hi[2]; k++)
         for (int64_t a = g->bstart[((int64_t)i * g->nbin[1] + j) * g->nbin[2] +
                                    k];
              a >= 0; a = g->bnext[a]) {
-          if (bt->ncand == bt->capcand) {
-            bt->capcand = bt->capcand ? 2 * bt->capcand : 256;
-            NH_CALL(nh_realloc((size_t)bt->capcand * sizeof *bt->cand,
-                               &bt->cand));
+          const double *y = g->at->x[a];
+          double d2 = (y[0] - x[0]) * (y[0] - x[0]) +
+                      (y[1] - x[1]) * (y[1] - x[1]) +
+                      (y[2] - x[2]) * (y[2] - x[2]);
+          if (d2 > rad * rad)
+            continue;
+          if (*n == *cap) {
+            *cap = *cap ? 2 * *cap : 256;
+            NH_CALL(nh_realloc((size_t)*cap * sizeof **list, list));
           }
-          bt->cand[bt->ncand++] = a;
+          (*list)[(*n)++] = a;
         }
   return NH_OK;
+}
+
+/* Atoms within g->bin of c (their functions and potentials may reach a
+ * batch of radius hd <= g->hd around c). */
+nh_err grid_batch_candidates(const grid_setup *g, const double c[3],
+                             grid_batch *bt) {
+  bt->ncand = 0;
+  return grid_atoms_near(g, c, g->bin, &bt->cand, &bt->ncand, &bt->capcand);
 }
 
 /* Batch atoms by decreasing bound (ties by table index): pairs worth
@@ -319,21 +322,10 @@ static nh_err batch_sort(grid_batch *bt) {
   return NH_OK;
 }
 
-nh_err grid_batch_eval(grid_setup *g, const int bidx[3], int grad,
-                       grid_batch *bt) {
+nh_err grid_batch_eval(grid_setup *g, int grad, grid_batch *bt) {
   const nh_atoms *at = g->at;
-  double c[3];
-  NH_CALL(batch_points(bt, g->np));
-  for (int i = 0, p = 0; i < g->bs; i++)
-    for (int j = 0; j < g->bs; j++)
-      for (int k = 0; k < g->bs; k++, p++) {
-        double f[3] = {(double)(bidx[0] * g->bs + i) / g->n[0],
-                       (double)(bidx[1] * g->bs + j) / g->n[1],
-                       (double)(bidx[2] * g->bs + k) / g->n[2]};
-        nh_lattice_to_cart(g->lat, f, bt->r[p]);
-      }
-  batch_centre(g, bidx, c);
-  NH_CALL(grid_batch_candidates(g, bidx, bt));
+  const double *c = bt->c;
+  NH_CALL(grid_batch_candidates(g, c, bt));
   /* atoms whose shells reach the batch, with their largest bound */
   bt->natom = 0;
   for (int64_t q = 0; q < bt->ncand; q++) {
@@ -342,7 +334,7 @@ nh_err grid_batch_eval(grid_setup *g, const int bidx[3], int grad,
     double d = sqrt((c[0] - at->x[a][0]) * (c[0] - at->x[a][0]) +
                     (c[1] - at->x[a][1]) * (c[1] - at->x[a][1]) +
                     (c[2] - at->x[a][2]) * (c[2] - at->x[a][2])),
-           dmin = fmax(d - g->hd, 0), bmax = 0;
+           dmin = fmax(d - bt->hd, 0), bmax = 0;
     if (dmin > el->rmax)
       continue;
     for (int s = 0; s < el->nshell; s++)
@@ -372,7 +364,7 @@ nh_err grid_batch_eval(grid_setup *g, const int bidx[3], int grad,
     double d = sqrt((c[0] - at->x[a][0]) * (c[0] - at->x[a][0]) +
                     (c[1] - at->x[a][1]) * (c[1] - at->x[a][1]) +
                     (c[2] - at->x[a][2]) * (c[2] - at->x[a][2])),
-           dmin = fmax(d - g->hd, 0);
+           dmin = fmax(d - bt->hd, 0);
     bt->col0[k] = col;
     for (int s = 0; s < el->nshell; s++) {
       const grid_shell *sh = &el->sh[s];

@@ -1,5 +1,5 @@
-/* The uniform grid: options, spacing, batch ownership and the drivers
- * nh_grid_integrate / nh_grid_h0_add (docs/grid.md). */
+/* Options, the uniform grid (spacing, batch ownership) and the drivers
+ * nh_grid_integrate / nh_grid_h0_add for both schemes (docs/grid.md). */
 #include <math.h>
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -9,11 +9,16 @@
 #include "gridimpl.h"
 
 #define GRID_BATCH_MAX 16 /* bs^3 points per batch must fit xc.c's arrays */
+#define GRID_HBMAX 1.5    /* largest radius of a batch of an atomic grid */
 
 void nh_grid_opts_default(nh_grid_opts *o) {
+  memset(o, 0, sizeof *o);
   o->accuracy = 1e-4 / NH_HARTREE_EV;
+  o->scheme = NH_GRID_ATOMIC;
   o->spacing = 0;
   o->batch = 4;
+  o->radial = 0;
+  o->angular = 0;
 }
 
 /* line of key k of table t, for messages */
@@ -25,8 +30,8 @@ static int key_line(nh_toml_val *t, const char *k) {
 nh_err nh_grid_opts_from_toml(const nh_toml *doc, nh_toml_val *tbl,
                               nh_grid_opts *o) {
   double acc, h;
-  int64_t bs;
-  char path[128] = "grid";
+  int64_t bs, nr, nt;
+  char scheme[32], path[128] = "grid";
   const char *f = doc ? nh_toml_name(doc) : "input";
   nh_grid_opts_default(o);
   if (tbl)
@@ -35,6 +40,23 @@ nh_err nh_grid_opts_from_toml(const nh_toml *doc, nh_toml_val *tbl,
                              &acc));
   NH_CALL(nh_toml_get_double(tbl, "spacing", 0, &h));
   NH_CALL(nh_toml_get_int(tbl, "batch", o->batch, &bs));
+  NH_CALL(nh_toml_get_string(tbl, "scheme", "atomic", scheme,
+                             sizeof scheme));
+  NH_CALL(nh_toml_get_int(tbl, "radial", 0, &nr));
+  NH_CALL(nh_toml_get_int(tbl, "angular", 0, &nt));
+  NH_CHECK(!strcmp(scheme, "atomic") || !strcmp(scheme, "uniform"),
+           NH_ERR_INPUT,
+           "%s:%d: key '%s.scheme' must be \"atomic\" or \"uniform\", got "
+           "\"%s\"",
+           f, key_line(tbl, "scheme"), path, scheme);
+  NH_CHECK(nr == 0 || (nr >= 10 && nr <= 1000), NH_ERR_INPUT,
+           "%s:%d: key '%s.radial' must be 0 (from the accuracy) or in "
+           "10..1000, got %lld",
+           f, key_line(tbl, "radial"), path, (long long)nr);
+  NH_CHECK(nt == 0 || (nt >= 2 && nt <= 200), NH_ERR_INPUT,
+           "%s:%d: key '%s.angular' must be 0 (from the accuracy) or in "
+           "2..200, got %lld",
+           f, key_line(tbl, "angular"), path, (long long)nt);
   NH_CHECK(acc > 0 && acc <= 0.1, NH_ERR_INPUT,
            "%s:%d: key '%s.accuracy' must be in (0, 0.1] eV, got %g", f,
            key_line(tbl, "accuracy"), path, acc);
@@ -48,6 +70,9 @@ nh_err nh_grid_opts_from_toml(const nh_toml *doc, nh_toml_val *tbl,
   o->accuracy = acc / NH_HARTREE_EV;
   o->spacing = h / NH_BOHR_ANGSTROM;
   o->batch = (int)bs;
+  o->scheme = strcmp(scheme, "atomic") ? NH_GRID_UNIFORM : NH_GRID_ATOMIC;
+  o->radial = (int)nr;
+  o->angular = (int)nt;
   return NH_OK;
 }
 
@@ -99,8 +124,7 @@ static double species_radius(const nh_grid_species *sp) {
 double nh_grid_halo(const nh_basis *b,
                     const nh_grid_species *const sp[NH_MAX_Z + 1],
                     const nh_grid_opts *o) {
-  double rf = 0, rv = 0,
-         h = grid_spacing(b, sp, 0, o); /* the coarsest: largest batches */
+  double rf = 0, rv = 0;
   for (int z = 1; z <= NH_MAX_Z; z++) {
     grid_elem *e = NULL;
     if (!b->elem[z] || !b->elem[z]->nshell)
@@ -111,6 +135,12 @@ double nh_grid_halo(const nh_basis *b,
     if (sp && sp[z])
       rv = fmax(rv, species_radius(sp[z]));
   }
+  if (o->scheme == NH_GRID_ATOMIC) {
+    double rgrid = fmax(rf, rv);
+    return rgrid + fmax(rgrid, grid_atomic_rpart(rgrid)) + GRID_HBMAX +
+           1e-6;
+  }
+  double h = grid_spacing(b, sp, 0, o); /* the coarsest: largest batches */
   return rf + fmax(rf, rv) + 3.0 * o->batch * h + 1e-6;
 }
 
@@ -122,6 +152,7 @@ void grid_setup_destroy(grid_setup **g) {
   nh_free(&(*g)->s);
   nh_free(&(*g)->bstart);
   nh_free(&(*g)->bnext);
+  grid_atomic_free(&(*g)->ag);
   grid_xc_end(*g);
   nh_free(g);
 }
@@ -240,10 +271,20 @@ nh_err grid_setup_create(const nh_domain *dom, const nh_basis *b,
       g->metric[i][j] = g->lat[i][0] * g->lat[j][0] +
                         g->lat[i][1] * g->lat[j][1] +
                         g->lat[i][2] * g->lat[j][2];
-  grid_dims(g, grid_spacing(b, sp, terms, o));
+  g->scheme = o->scheme;
   NH_CALL_GOTO(grid_cart_init(&g->cart), fail);
   NH_CALL_GOTO(setup_elements(b, o, g), fail);
-  double need = g->rf + fmax(g->rf, g->rv) + 2 * g->hd;
+  double need;
+  if (g->scheme == NH_GRID_ATOMIC) {
+    double rgrid = fmax(g->rf, g->rv), rpart = grid_atomic_rpart(rgrid);
+    NH_CALL_GOTO(grid_atomic_init(&g->ag, o, rgrid, rpart), fail);
+    g->ag.hbmax = GRID_HBMAX;
+    g->hd = g->ag.hbmax;
+    need = rgrid + fmax(fmax(g->rf, g->rv), rpart) + g->hd;
+  } else {
+    grid_dims(g, grid_spacing(b, sp, terms, o));
+    need = g->rf + fmax(g->rf, g->rv) + 2 * g->hd;
+  }
   NH_CHECK_GOTO(nh_domain_halo(dom) >= need, fail, NH_ERR_ARG,
                 "grid: the domain's halo %.3f bohr is narrower than the "
                 "%.3f bohr the grid needs (nh_grid_halo)",
@@ -309,8 +350,29 @@ static int batch_owned(const grid_setup *g, const int bidx[3],
   return best >= 0 && best < g->at->nlocal && dbest <= reach * reach;
 }
 
-nh_err grid_for_batches(grid_setup *g, grid_batch_fn fn, void *arg,
-                        int64_t *nbatch) {
+/* Points, weights, centre and radius of uniform batch bidx into bt. */
+static void uniform_points(const grid_setup *g, const int bidx[3],
+                           grid_batch *bt) {
+  double f[3];
+  for (int i = 0, p = 0; i < g->bs; i++)
+    for (int j = 0; j < g->bs; j++)
+      for (int k = 0; k < g->bs; k++, p++) {
+        double fp[3] = {(double)(bidx[0] * g->bs + i) / g->n[0],
+                        (double)(bidx[1] * g->bs + j) / g->n[1],
+                        (double)(bidx[2] * g->bs + k) / g->n[2]};
+        nh_lattice_to_cart(g->lat, fp, bt->r[p]);
+        bt->w[p] = g->w;
+      }
+  bt->np = g->np;
+  for (int d = 0; d < 3; d++)
+    f[d] = (bidx[d] + 0.5) / g->nb[d];
+  nh_lattice_to_cart(g->lat, f, bt->c);
+  bt->hd = g->hd;
+}
+
+static nh_err uniform_for_batches(grid_setup *g, grid_batch *bt,
+                                  grid_batch_fn fn, void *arg,
+                                  int64_t *nbatch) {
   nh_err err = NH_OK;
   double lo[3], hi[3], reach = g->rf + g->hd;
   grid_batch probe;
@@ -352,15 +414,24 @@ nh_err grid_for_batches(grid_setup *g, grid_batch_fn fn, void *arg,
         if (c[0] < lo[0] || c[0] > hi[0] || c[1] < lo[1] || c[1] > hi[1] ||
             c[2] < lo[2] || c[2] > hi[2])
           continue;
-        NH_CALL_GOTO(grid_batch_candidates(g, bidx, &probe), out);
+        NH_CALL_GOTO(grid_batch_candidates(g, c, &probe), out);
         if (!batch_owned(g, bidx, &probe))
           continue;
-        NH_CALL_GOTO(fn(g, bidx, arg), out);
+        uniform_points(g, bidx, bt);
+        NH_CALL_GOTO(fn(g, bt, arg), out);
         (*nbatch)++;
       }
 out:
   nh_free(&probe.cand);
   return err;
+}
+
+nh_err grid_for_batches(grid_setup *g, grid_batch *bt, grid_batch_fn fn,
+                        void *arg, int64_t *nbatch) {
+  if (g->scheme == NH_GRID_ATOMIC)
+    return grid_atomic_for_batches(g, bt, fn, arg, nbatch);
+  NH_CALL(grid_batch_points(bt, g->np));
+  return uniform_for_batches(g, bt, fn, arg, nbatch);
 }
 
 /* ---------------------------------------------------------------------------
@@ -380,19 +451,22 @@ static void batch_weights(grid_setup *g, grid_batch *bt) {
   for (int p = 0; p < np; p++) {
     double v = (t & NH_GRID_UNIT ? 1.0 : 0.0) + (t & NH_GRID_VNA ? bt->v[p] : 0) +
                (t & NH_GRID_VXC ? bt->vrho[p] : 0);
-    bt->a[p] = g->w * v;
-    double s = t & NH_GRID_VXC ? 2 * g->w * bt->vsigma[p] : 0;
+    bt->a[p] = bt->w[p] * v;
+    if (!(t & NH_GRID_VXC)) { /* grho is not computed then */
+      bt->bx[p] = bt->by[p] = bt->bz[p] = 0;
+      continue;
+    }
+    double s = 2 * bt->w[p] * bt->vsigma[p];
     bt->bx[p] = s * bt->grho[3 * p];
     bt->by[p] = s * bt->grho[3 * p + 1];
     bt->bz[p] = s * bt->grho[3 * p + 2];
   }
 }
 
-static nh_err integrate_batch(grid_setup *g, const int bidx[3], void *varg) {
+static nh_err integrate_batch(grid_setup *g, grid_batch *bt, void *varg) {
   run_arg *ra = varg;
-  grid_batch *bt = &ra->bt;
   int xc = (g->terms & NH_GRID_VXC) != 0;
-  NH_CALL(grid_batch_eval(g, bidx, xc, bt));
+  NH_CALL(grid_batch_eval(g, xc, bt));
   if (!bt->nf)
     return NH_OK;
   ra->npoints += bt->np;
@@ -414,10 +488,15 @@ static void stats_fill(const grid_setup *g, double t0, int64_t nb, int64_t np,
   if (!st)
     return;
   st->spacing = 0;
-  for (int d = 0; d < 3; d++) {
-    st->n[d] = g->n[d];
-    st->spacing = fmax(st->spacing, sqrt(g->metric[d][d]) / g->n[d]);
-  }
+  if (g->scheme == NH_GRID_ATOMIC) {
+    st->n[0] = g->ag.nrad;
+    st->n[1] = g->ag.nthmax;
+    st->n[2] = 2 * g->ag.nthmax;
+  } else
+    for (int d = 0; d < 3; d++) {
+      st->n[d] = g->n[d];
+      st->spacing = fmax(st->spacing, sqrt(g->metric[d][d]) / g->n[d]);
+    }
   st->nbatches = glob[0];
   st->npoints = glob[1];
   st->seconds = dmax;
@@ -438,7 +517,7 @@ nh_err nh_grid_integrate(const nh_domain *dom, const nh_basis *b,
   if (!err)
     err = grid_acc_init(&ra.acc);
   if (!err)
-    err = grid_for_batches(g, integrate_batch, &ra, &nb);
+    err = grid_for_batches(g, &ra.bt, integrate_batch, &ra, &nb);
   if (!err)
     err = grid_acc_deliver(&ra.acc, m);
   err = nh_ctx_agree(ctx, err);
@@ -455,10 +534,9 @@ nh_err nh_grid_integrate(const nh_domain *dom, const nh_basis *b,
 }
 
 /* XC energy of a batch, sum_p w rho e_xc, with the optional perturbation. */
-static nh_err exc_batch(grid_setup *g, const int bidx[3], void *varg) {
+static nh_err exc_batch(grid_setup *g, grid_batch *bt, void *varg) {
   run_arg *ra = varg;
-  grid_batch *bt = &ra->bt;
-  NH_CALL(grid_batch_eval(g, bidx, 1, bt));
+  NH_CALL(grid_batch_eval(g, 1, bt));
   if (!bt->nf)
     return NH_OK;
   grid_density(g, bt, 1, 0);
@@ -466,7 +544,7 @@ static nh_err exc_batch(grid_setup *g, const int bidx[3], void *varg) {
     grid_density_perturb(g, bt, ra->pert);
   grid_xc_eval(g, bt);
   for (int p = 0; p < bt->np; p++)
-    ra->exc += g->w * bt->rho[p] * bt->zk[p];
+    ra->exc += bt->w[p] * bt->rho[p] * bt->zk[p];
   return NH_OK;
 }
 
@@ -481,7 +559,7 @@ nh_err grid_exc(const nh_domain *dom, const nh_basis *b,
   ra.pert = p;
   nh_err err = grid_setup_create(dom, b, sp, NH_GRID_VXC, o, &g);
   if (!err)
-    err = grid_for_batches(g, exc_batch, &ra, &nb);
+    err = grid_for_batches(g, &ra.bt, exc_batch, &ra, &nb);
   err = nh_ctx_agree(ctx, err);
   grid_batch_free(&ra.bt);
   grid_setup_destroy(&g);

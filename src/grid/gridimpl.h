@@ -1,6 +1,8 @@
-/* Internals of the grid module (src/grid): shared by grid.c (setup, batch
- * ownership, driver), batch.c (basis functions on points), density.c
- * (rho0, V_na), xc.c (libxc) and vmat.c (BLAS-3 products, accumulation). */
+/* Internals of the grid module (src/grid): shared by grid.c (setup, the
+ * uniform grid's batch ownership, drivers), atomic.c (atom-centred grids,
+ * partition weights, batches), batch.c (basis functions on points),
+ * density.c (rho0, V_na), xc.c (libxc) and vmat.c (BLAS-3 products,
+ * accumulation). */
 #ifndef NEXTHAM_GRIDIMPL_H
 #define NEXTHAM_GRIDIMPL_H
 
@@ -32,7 +34,24 @@ typedef struct grid_cart {
   double c[NH_INT_LMAX + 1][2 * NH_INT_LMAX + 1][GRID_NMONO];
 } grid_cart;
 
-/* The uniform grid and what a batch needs to know about atoms. */
+/* The atom-centred grid of one element-independent level: Mura-Knowles
+ * radial shells, each with a product angular rule (Gauss-Legendre in
+ * cos(theta) x uniform in phi) of nth[i] x 2 nth[i] points. */
+typedef struct grid_atomic {
+  int nrad;         /* radial shells kept (r <= rgrid)                    */
+  double *r, *wr;   /* radius and radial weight r^2 dr of each shell      */
+  int *nth;         /* theta points of each shell (pruned)                */
+  int nthmax;
+  /* Gauss-Legendre rules: for n = 1..nthmax, nodes ct[n][k] and weights
+   * wt[n][k] (k < n); NULL for n not used. */
+  double **ct, **wt;
+  double rgrid;     /* radius of every atom's grid                         */
+  double rpart;     /* partition: atoms within it of a point take part     */
+  int npmax;        /* points per batch                                    */
+  double hbmax;     /* largest batch radius                                */
+} grid_atomic;
+
+/* The grid and what a batch needs to know about atoms. */
 typedef struct grid_setup {
   const nh_ctx *ctx;
   const nh_atoms *at;
@@ -47,6 +66,8 @@ typedef struct grid_setup {
   double eps_func;   /* shells: skip if bound below                */
   double rf, rv;     /* largest basis / potential radius           */
   int terms;
+  int scheme;        /* NH_GRID_ATOMIC or NH_GRID_UNIFORM */
+  grid_atomic ag;    /* the atomic scheme's rules          */
   grid_elem *el[NH_MAX_Z + 1];
   const nh_grid_species *const *sp;
   grid_cart cart;
@@ -60,11 +81,14 @@ typedef struct grid_setup {
   int xc_ready;
 } grid_setup;
 
-/* One batch: points, the shells of atoms that reach it (columns) and
- * scratch. Columns of batch atom k are col0[k] .. col0[k+1]-1. */
+/* One batch: points with weights, the shells of atoms that reach it
+ * (columns) and scratch. Columns of batch atom k are col0[k] ..
+ * col0[k+1]-1. Arrays per point hold npmax entries. */
 typedef struct grid_batch {
-  int np;
+  int np, npmax;
   double (*r)[3];
+  double *w;       /* quadrature weight of each point (partition included) */
+  double c[3], hd; /* a centre and a radius enclosing every point           */
   int natom, capatom;
   int64_t *atom;   /* index in the atom table                        */
   double *bound;   /* largest function bound of the atom in the batch */
@@ -105,15 +129,35 @@ nh_err grid_setup_create(const nh_domain *dom, const nh_basis *b,
                          const nh_grid_species *const sp[NH_MAX_Z + 1],
                          int terms, const nh_grid_opts *o, grid_setup **g);
 void grid_setup_destroy(grid_setup **g);
-/* Calls fn for every batch owned here, in a fixed order. */
-typedef nh_err (*grid_batch_fn)(grid_setup *g, const int bidx[3], void *arg);
-nh_err grid_for_batches(grid_setup *g, grid_batch_fn fn, void *arg,
-                        int64_t *nbatch);
+/* Calls fn for every batch owned here, in a fixed order, with the points,
+ * weights, centre and radius of bt set (either scheme). */
+typedef nh_err (*grid_batch_fn)(grid_setup *g, grid_batch *bt, void *arg);
+nh_err grid_for_batches(grid_setup *g, grid_batch *bt, grid_batch_fn fn,
+                        void *arg, int64_t *nbatch);
 /* The spacing for options o, basis b (largest exponent) and the potentials
  * of sp if terms include V_na, bohr. */
 double grid_spacing(const nh_basis *b,
                     const nh_grid_species *const sp[NH_MAX_Z + 1], int terms,
                     const nh_grid_opts *o);
+
+/* atomic.c */
+/* The rules of the atomic scheme for options o and radius rgrid. */
+nh_err grid_atomic_init(grid_atomic *ag, const nh_grid_opts *o, double rgrid,
+                        double rpart);
+void grid_atomic_free(grid_atomic *ag);
+/* The partition radius (bohr) used with grid radius rgrid. */
+double grid_atomic_rpart(double rgrid);
+/* Calls fn for every batch of the grids of the atoms owned here. */
+nh_err grid_atomic_for_batches(grid_setup *g, grid_batch *bt, grid_batch_fn fn,
+                               void *arg, int64_t *nbatch);
+/* The Stratmann weight of atom a (a table index) at point r with the
+ * atoms cand[0..ncand) (all atoms within rpart of r must be among them). */
+double grid_atomic_partition(const grid_setup *g, int64_t a, const double r[3],
+                             const int64_t *cand, int64_t ncand);
+/* Atoms of the table within radius rad of x (cell list), appended to
+ * *list (capacity *cap, count *n). */
+nh_err grid_atoms_near(const grid_setup *g, const double x[3], double rad,
+                       int64_t **list, int64_t *n, int64_t *cap);
 
 /* batch.c */
 nh_err grid_elem_prepare(const nh_element_basis *eb, double eps_func,
@@ -121,14 +165,16 @@ nh_err grid_elem_prepare(const nh_element_basis *eb, double eps_func,
 void grid_elem_destroy(grid_elem **e);
 nh_err grid_cart_init(grid_cart *c);
 void grid_batch_free(grid_batch *bt);
-/* The owned and ghost atoms in the 27 cell-list bins around batch bidx
- * (all atoms within g->bin of its centre) into bt->cand. */
-nh_err grid_batch_candidates(const grid_setup *g, const int bidx[3],
+/* Per-point arrays for up to npmax points (sized once). */
+nh_err grid_batch_points(grid_batch *bt, int npmax);
+/* The owned and ghost atoms in the 27 cell-list bins around the point c
+ * (all atoms within g->bin of it) into bt->cand. */
+nh_err grid_batch_candidates(const grid_setup *g, const double c[3],
                              grid_batch *bt);
-/* Points of batch bidx, candidate atoms, and the shells that reach it with
- * values (and gradients if grad). Leaves bt->nf = 0 if none reaches. */
-nh_err grid_batch_eval(grid_setup *g, const int bidx[3], int grad,
-                       grid_batch *bt);
+/* For the points of bt (r, w, c, hd set): candidate atoms, and the shells
+ * that reach it with values (and gradients if grad). Leaves bt->nf = 0 if
+ * none reaches. */
+nh_err grid_batch_eval(grid_setup *g, int grad, grid_batch *bt);
 
 /* density.c: rho0 (+ core), its gradient and sum V_na on the points. */
 void grid_density(const grid_setup *g, grid_batch *bt, int need_rho,

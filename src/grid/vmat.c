@@ -9,6 +9,7 @@
  * The batch atoms are sorted by their largest function bound, so the atoms
  * B >= A with bound_A bound_B >= eps_pair are a contiguous range and each
  * atom A costs one dgemm (its columns against that range). */
+#include <math.h>
 #include <string.h>
 
 #include "gridimpl.h"
@@ -128,14 +129,35 @@ static nh_err scatter(const grid_setup *g, const grid_batch *bt, int ka,
   return NH_OK;
 }
 
+/* The pair threshold of the batch: eps_pair for the uniform scheme, whose
+ * batches all have the same volume. On atomic grids, whose batches range
+ * from tiny (near nuclei) to large, a pair is dropped where the bound on
+ * its integrand density, bound_A bound_B max_p |V_p|, is below
+ * eps_pair / GRID_VREF: the dropped part of an element is then at most
+ * that density times the volume where the pair is that small, whatever
+ * the batch sizes (|V_p| = (|a_p| + |b_p|) / w_p). */
+#define GRID_VREF 2.0 /* bohr^3: a uniform batch at the default spacing */
+static double pair_threshold(const grid_setup *g, const grid_batch *bt) {
+  if (g->scheme != NH_GRID_ATOMIC)
+    return g->eps_pair;
+  double vmax = 0;
+  for (int p = 0; p < bt->np; p++)
+    if (bt->w[p] != 0)
+      vmax = fmax(vmax, (fabs(bt->a[p]) + fabs(bt->bx[p]) + fabs(bt->by[p]) +
+                         fabs(bt->bz[p])) /
+                            fabs(bt->w[p]));
+  return vmax > 0 ? g->eps_pair / (GRID_VREF * vmax) : HUGE_VAL;
+}
+
 nh_err grid_vmat_batch(grid_setup *g, grid_batch *bt, grid_acc *acc) {
   int grad = (g->terms & NH_GRID_VXC) != 0, k2 = 2 * bt->np;
-  const double one = 1, zero = 0;
+  const double one = 1, zero = 0, eps = pair_threshold(g, bt);
   build_xy(bt, grad);
   for (int ka = 0; ka < bt->natom; ka++) {
     int kend = ka + 1;
-    while (kend < bt->natom &&
-           bt->bound[ka] * bt->bound[kend] >= g->eps_pair)
+    if (bt->bound[ka] * bt->bound[ka] < eps)
+      break; /* and so are all later pairs */
+    while (kend < bt->natom && bt->bound[ka] * bt->bound[kend] >= eps)
       kend++;
     int r0 = bt->col0[ka], nra = bt->col0[ka + 1] - r0,
         ncol = bt->col0[kend] - r0;

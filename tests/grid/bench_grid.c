@@ -90,6 +90,13 @@ static void run(const nh_ctx *ctx, const nh_structure *s, const nh_basis *b,
   o.spacing = h;
   if (getenv("NH_GRID_BATCH"))
     o.batch = atoi(getenv("NH_GRID_BATCH"));
+  if (getenv("NH_GRID_SCHEME"))
+    o.scheme = strcmp(getenv("NH_GRID_SCHEME"), "uniform") ? NH_GRID_ATOMIC
+                                                           : NH_GRID_UNIFORM;
+  if (getenv("NH_GRID_RADIAL"))
+    o.radial = atoi(getenv("NH_GRID_RADIAL"));
+  if (getenv("NH_GRID_ANGULAR"))
+    o.angular = atoi(getenv("NH_GRID_ANGULAR"));
   for (int z = 1; z <= NH_MAX_Z; z++)
     if (ATOM[z]) {
       nh_grid_species_atom(ATOM[z], &GTH[z], &sp[z]);
@@ -125,7 +132,13 @@ static double maxdiff(const nh_mat *x, const nh_mat *y) {
     const double *u = nh_mat_get_block(x, key.i, key.j, key.n);
     int n = nh_mat_norb(y, key.i) * nh_mat_norb(y, key.j);
     for (int i = 0; i < n; i++)
-      e = fmax(e, fabs((u ? u[i] : 0) - v[i]));
+      if (fabs((u ? u[i] : 0) - v[i]) > e) {
+        e = fabs((u ? u[i] : 0) - v[i]);
+        if (getenv("NH_GRID_WHERE"))
+          printf("    max so far: block (%lld,%lld,[%d %d %d]) element %d: "
+                 "%.3e of %.6f\n", (long long)key.i, (long long)key.j,
+                 key.n[0], key.n[1], key.n[2], i, e, v[i]);
+      }
   }
   MPI_Allreduce(&e, &g, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
   return g;
@@ -147,10 +160,10 @@ int main(int argc, char **argv) {
     run(&ctx, s, b, acc, 0, &dom, &m, &st);
     if (!ctx.rank)
       printf("Si%d  ranks %d  accuracy %.0e eV  h %.4f bohr  grid %dx%dx%d  "
-             "%lld batches  wall %.2f s  CPU (rank 0) %.2f s  %.1f ms CPU "
+             "%lld batches  %lld points  wall %.2f s  CPU (rank 0) %.2f s  %.1f ms CPU "
              "per atom per rank\n",
              s->natoms, ctx.size, acc, st.spacing, st.n[0], st.n[1], st.n[2],
-             (long long)st.nbatches, st.seconds, CPU,
+             (long long)st.nbatches, (long long)st.npoints, st.seconds, CPU,
              1e3 * CPU * ctx.size / s->natoms);
     nh_mat_destroy(&m);
     nh_domain_destroy(&dom);
@@ -165,20 +178,68 @@ int main(int argc, char **argv) {
     } else {
       element(b, 14, "GTH-PBE-q4");
       s = diamond(1);
+      if (!strcmp(argv[2], "si2")) { /* the primitive cell */
+        double a = 5.43 / NH_BOHR_ANGSTROM, h = 0.5 * a;
+        double lat[3][3] = {{0, h, h}, {h, 0, h}, {h, h, 0}};
+        s->natoms = 2;
+        memcpy(s->lattice, lat, sizeof lat);
+        for (int d = 0; d < 3; d++)
+          s->pos[1][d] = 0.25 * a;
+      }
     }
     nh_domain *d0;
     nh_mat *m0;
     nh_grid_stats st;
+    /* NH_GRID_REF="NR NT": the reference is the atomic grid of NR shells
+     * and NT theta points; NH_GRID_LEVELS="NR:NT NR:NT ...": atomic levels
+     * to compare */
+    const char *ref = getenv("NH_GRID_REF"), *lev = getenv("NH_GRID_LEVELS");
+    if (ref) {
+      char buf[64];
+      setenv("NH_GRID_SCHEME", "atomic", 1);
+      snprintf(buf, sizeof buf, "%d", atoi(ref));
+      setenv("NH_GRID_RADIAL", buf, 1);
+      snprintf(buf, sizeof buf, "%d", atoi(strchr(ref, ' ') + 1));
+      setenv("NH_GRID_ANGULAR", buf, 1);
+    }
     run(&ctx, s, b, 1e-7, href, &d0, &m0, &st);
+    if (ref) {
+      unsetenv("NH_GRID_RADIAL");
+      unsetenv("NH_GRID_ANGULAR");
+      unsetenv("NH_GRID_SCHEME");
+    }
     if (!ctx.rank)
       printf("reference 1e-7 eV: h %.4f bohr, %lld points, %.2f s\n",
              st.spacing, (long long)st.npoints, st.seconds);
-    const char *hl = getenv("NH_GRID_HLIST"); /* spacings instead */
+    for (char *e; lev && *lev; lev = e) { /* atomic levels */
+      char buf[16];
+      int nr = (int)strtol(lev, &e, 10), nt = 0;
+      if (*e == ':')
+        nt = (int)strtol(e + 1, &e, 10);
+      if (!nr || !nt)
+        break;
+      setenv("NH_GRID_SCHEME", "atomic", 1);
+      snprintf(buf, sizeof buf, "%d", nr);
+      setenv("NH_GRID_RADIAL", buf, 1);
+      snprintf(buf, sizeof buf, "%d", nt);
+      setenv("NH_GRID_ANGULAR", buf, 1);
+      nh_domain *d;
+      nh_mat *m;
+      run(&ctx, s, b, 1e-4, 0, &d, &m, &st);
+      double e1 = maxdiff(m, m0);
+      if (!ctx.rank)
+        printf("| %d | %d | %lld | %.2e | %.2f | %.2f |\n", nr, nt,
+               (long long)st.npoints, e1 * NH_HARTREE_EV * 1e3, st.seconds,
+               CPU);
+      nh_mat_destroy(&m);
+      nh_domain_destroy(&d);
+    }
+    const char *hl = lev ? NULL : getenv("NH_GRID_HLIST"); /* spacings */
     double hs[8];
     int nh = 0;
     for (char *e; hl && *hl && nh < 8; hl = e)
       hs[nh++] = strtod(hl, &e);
-    for (int k = 0; k < (nh ? nh : 4); k++) {
+    for (int k = 0; k < (nh ? nh : lev ? 0 : 4); k++) {
       nh_domain *d;
       nh_mat *m;
       double acc = nh ? 1e-7 : 1e-2 / pow(10, k);
