@@ -19,3 +19,9 @@ TESTS += tests/h0/mpi_test_h0_accuracy
 tests_h0_mpi_test_h0_accuracy_SOURCES = tests/h0/mpi_test_h0_accuracy.c
 tests_h0_mpi_test_h0_accuracy_CPPFLAGS = $(NH_TEST_CPPFLAGS)
 tests_h0_mpi_test_h0_accuracy_LDADD = $(NH_TEST_LDADD)
+# rotation covariance of the whole H0 (analytic and grid parts)
+check_PROGRAMS += tests/h0/mpi_test_h0_rotation
+TESTS += tests/h0/mpi_test_h0_rotation
+tests_h0_mpi_test_h0_rotation_SOURCES = tests/h0/mpi_test_h0_rotation.c
+tests_h0_mpi_test_h0_rotation_CPPFLAGS = $(NH_TEST_CPPFLAGS)
+tests_h0_mpi_test_h0_rotation_LDADD = $(NH_TEST_LDADD)
