@@ -163,15 +163,16 @@ w = re.search(r"^TIME (\S+) (\S+) (\S+) (\S+)", t, re.M)
 steps = re.findall(r"\*\*\* SCF run converged in\s+(\d+) steps", o)
 nconv = re.search(r"SCF run NOT converged", o)
 tot = re.search(r"^ CP2K\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+([\d.]+)", o, re.M)
-cut = re.search(r"QS\| Cutoff \[a\.u\.\]\s+([\d.]+)", o)
-eps = re.search(r"eps_default:\s+(\S+)", o)
+cut = re.search(r"QS\| Density cutoff \[a\.u\.\]:\s+([\d.]+)", o)
+eps = re.search(r"eps_pgf_orb:\s+(\S+)", o)
 print("CP2K: wall %.1f s, CPU %.1f s (user+sys, all ranks), CP2K total %s s; "
-      "SCF %s; cutoff %s Ry; max RSS per rank %.0f MiB; load %s -> %s"
+      "SCF %s; cutoff %s Ry, eps_pgf_orb %s; max RSS per rank %.0f MiB; load %s -> %s"
       % (float(w.group(1)), float(w.group(2)) + float(w.group(3)),
          tot.group(1) if tot else "?",
          ("converged in %s steps" % steps[-1]) if steps else
          ("NOT converged" if nconv else "?"),
          "%.0f" % (2 * float(cut.group(1))) if cut else "?",
+         eps.group(1) if eps else "?",
          float(w.group(4)) / 1024, sys.argv[3], sys.argv[4]))
 EOF
 }
