@@ -251,19 +251,19 @@ static nh_err run(const nh_ctx *ctx, const char *out, int M, int nev,
     for (int b = 0; b < nev; b++)
       printf("  %3d %14.8f %14.8f\n", b, e[b] * NH_HARTREE_EV,
              ref[b] * NH_HARTREE_EV);
-    printf(
-        "RESULT natoms=%d norb=%d ranks=%d M=%d nev=%d drop_tol=%.1e "
-        "blocks=%lld nnz=%.0f t_ref=%.2f t_tile=%.2f t_setup=%.2f "
-        "t_bloch=%.2f t_slepc=%.2f t_solve=%.2f cpu_solve=%.2f "
-        "mem_base_mib=%.0f "
-        "mem_tile_mib=%.0f mem_bloch_mib=%.0f mem_peak_mib=%.0f err_ev=%.2e "
-        "ordering=%s used=%s ooc=%d factor_entries=%.4g factor_flops=%.4g "
-        "mumps_mem_max_mib=%.0f mumps_mem_sum_mib=%.0f\n",
-        2 * M * M, 26 * M * M, ctx->size, M, nev, drop_tol, (long long)nblocks,
-        (double)nnz, t_ref, t_tile, t_setup, t_bloch, t_slepc, t_solve,
-        cpu_solve, mem_base, mem_tile, mem_bloch, mem_solve,
-        err * NH_HARTREE_EV, ordering, nh_ordering_name(fi.ordering),
-        o.out_of_core, fi.entries, fi.flops, fi.mem_max_mib, fi.mem_sum_mib);
+    printf("RESULT natoms=%d norb=%d ranks=%d M=%d nev=%d drop_tol=%.1e "
+           "blocks=%lld nnz=%.0f t_ref=%.2f t_tile=%.2f t_setup=%.2f "
+           "t_bloch=%.2f t_slepc=%.2f t_solve=%.2f cpu_solve=%.2f "
+           "mem_base_mib=%.0f "
+           "mem_tile_mib=%.0f mem_bloch_mib=%.0f mem_peak_mib=%.0f err_ev=%.2e "
+           "ordering=%s used=%s ooc=%d factor_entries=%.4g factor_flops=%.4g "
+           "mumps_mem_max_mib=%.0f mumps_mem_sum_mib=%.0f\n",
+           2 * M * M, 26 * M * M, ctx->size, M, nev, drop_tol,
+           (long long)nblocks, (double)nnz, t_ref, t_tile, t_setup, t_bloch,
+           t_slepc, t_solve, cpu_solve, mem_base, mem_tile, mem_bloch,
+           mem_solve, err * NH_HARTREE_EV, ordering,
+           nh_ordering_name(fi.ordering), o.out_of_core, fi.entries, fi.flops,
+           fi.mem_max_mib, fi.mem_sum_mib);
     fflush(stdout);
   }
   NH_CALL(nh_sparse_destroy(&sp));

@@ -10,8 +10,8 @@
 # sparse-results.log) as RESULT lines, and a Markdown table is printed.
 # Sizes: M x M x 1 supercells of CP2K's 2-atom graphene (DZVP, 13 orbitals
 # per atom): M = 16, 32, 64, 128 give 512, 2,048, 8,192 and 32,768 atoms
-# (default "16 32 64"; 8,192 atoms need about 16 GB, 32,768 far more, see
-# benchmarks/README.md). Each size
+# (default "16 32 64"; 8,192 atoms need about 16 GB in core, 13.4 GiB out
+# of core with PT-SCOTCH; 32,768 far more, see benchmarks/README.md). Each size
 # runs with the drop tolerances in NH_BENCH_DROPS (default "1e-4 1e-5",
 # Hartree; 0 keeps every element). Every process is limited to
 # NH_BENCH_MAX_GIB / ranks of virtual memory (default 14 GiB in total), so

@@ -43,9 +43,9 @@ struct nh_sparse {
 
 static int petsc_started; /* this module called SlepcInitialize */
 
-static const char *const ordering_names[] = {
-    "auto",  "amd",   "amf",      "qamd",    "pord",
-    "scotch", "metis", "ptscotch", "parmetis"};
+static const char *const ordering_names[] = {"auto",  "amd",      "amf",
+                                             "qamd",  "pord",     "scotch",
+                                             "metis", "ptscotch", "parmetis"};
 #define NH_NORDERINGS ((int)(sizeof ordering_names / sizeof *ordering_names))
 
 const char *nh_ordering_name(nh_ordering o) {
@@ -151,9 +151,7 @@ nh_err nh_sparse_destroy(nh_sparse **sp) {
  * nextham remembers the options it set and their values, so that it can
  * replace or remove (value NULL) its own and leave any other value alone. */
 #define NH_MAX_OWN_OPTIONS 8
-static struct {
-  char name[96], value[16];
-} own_options[NH_MAX_OWN_OPTIONS];
+static struct { char name[96], value[16]; } own_options[NH_MAX_OWN_OPTIONS];
 static int n_own_options;
 
 static nh_err set_option(const char *name, const char *value) {
@@ -198,8 +196,9 @@ static nh_err choose_ordering(nh_sparse *s) {
   NH_CALL(nh_sparse_nnz(s, &nnz));
   if ((double)nnz / s->bp->nglobal > 0.3 * s->bp->nglobal) {
     s->ordering_used = NH_ORDERING_AMD;
-    nh_log(s->ctx, 1, "sparse: the matrix is nearly dense, ordering amd "
-                      "instead of pord\n");
+    nh_log(s->ctx, 1,
+           "sparse: the matrix is nearly dense, ordering amd "
+           "instead of pord\n");
   }
   return NH_OK;
 }
@@ -220,7 +219,9 @@ static nh_err mumps_options(const nh_sparse *s, PC pc) {
   const struct {
     int icntl, value; /* value < 0: MUMPS's default */
   } set[] = {{7, seq},
-             {28, seq >= 0 ? 1 : par >= 0 ? 2 : -1},
+             {28, seq >= 0   ? 1
+                  : par >= 0 ? 2
+                             : -1},
              {29, par},
              {22, s->out_of_core ? 1 : -1}};
   for (size_t i = 0; i < sizeof set / sizeof *set; i++) {
@@ -369,8 +370,8 @@ done:
   return err;
 }
 
-static nh_err solve_eps(nh_sparse *s, const double k[3], double *e,
-                        int nelem, const int *elem_z, double *w) {
+static nh_err solve_eps(nh_sparse *s, const double k[3], double *e, int nelem,
+                        const int *elem_z, double *w) {
   nh_err err = NH_OK;
   EPS eps = NULL;
   PetscInt nconv = 0, its = 0;

@@ -46,13 +46,13 @@ nh_err nh_sparse_solve(nh_sparse *sp, double *e, int nelem, const int *elem_z,
 /* The factorisation of the last solve (MUMPS's statistics, the same on
  * every rank; all 0 before the first solve). */
 typedef struct nh_sparse_factor_info {
-  nh_ordering ordering;     /* the ordering MUMPS used                 */
-  int parallel;             /* 1: parallel analysis (ICNTL(28) = 2)    */
-  int out_of_core;          /* 1: factors on disk (ICNTL(22) = 1)      */
-  double entries;           /* entries in the factors, all ranks       */
-  double flops;             /* flops of the factorisation, all ranks   */
-  double mem_max_mib;       /* MUMPS memory of the factorisation: the  */
-  double mem_sum_mib;       /* largest rank's and the sum              */
+  nh_ordering ordering; /* the ordering MUMPS used                 */
+  int parallel;         /* 1: parallel analysis (ICNTL(28) = 2)    */
+  int out_of_core;      /* 1: factors on disk (ICNTL(22) = 1)      */
+  double entries;       /* entries in the factors, all ranks       */
+  double flops;         /* flops of the factorisation, all ranks   */
+  double mem_max_mib;   /* MUMPS memory of the factorisation: the  */
+  double mem_sum_mib;   /* largest rank's and the sum              */
 } nh_sparse_factor_info;
 nh_err nh_sparse_get_factor_info(const nh_sparse *sp, nh_sparse_factor_info *f);
 

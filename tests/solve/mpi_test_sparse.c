@@ -26,7 +26,6 @@ void zhegv_(const int *itype, const char *jobz, const char *uplo, const int *n,
  * Fixtures: unpacked once by rank 0 into a temporary directory
  * ------------------------------------------------------------------------- */
 
-
 typedef struct imported {
   nh_cp2k_run *run;
   nh_structure *s;
@@ -489,8 +488,7 @@ static void check_options_reset(const eig_case *c) {
   assert_int_equal(f.ordering, NH_ORDERING_QAMD);
   solve_with(c, NH_ORDERING_AUTO, NULL, e, &f);
   assert_int_equal(f.ordering, f0.ordering);
-  assert_int_equal(PetscOptionsSetValue(NULL, "-st_mat_mumps_icntl_7", "0"),
-                   0);
+  assert_int_equal(PetscOptionsSetValue(NULL, "-st_mat_mumps_icntl_7", "0"), 0);
   solve_with(c, NH_ORDERING_QAMD, NULL, e, &f);
   assert_int_equal(f.ordering, NH_ORDERING_AMD);
   assert_int_equal(PetscOptionsClearValue(NULL, "-st_mat_mumps_icntl_7"), 0);
@@ -507,8 +505,8 @@ static void test_orderings(void **state) {
   assert_int_equal(MPI_Bcast(dir, sizeof dir, MPI_CHAR, 0, MPI_COMM_WORLD), 0);
   /* the primitive cell at Gamma (LDL^T) and at a general k (LU); PORD is
    * replaced by AMD on so small a matrix */
-  const nh_ordering ord[] = {NH_ORDERING_AMD, NH_ORDERING_AMF,
-                             NH_ORDERING_QAMD, NH_ORDERING_PORD};
+  const nh_ordering ord[] = {NH_ORDERING_AMD, NH_ORDERING_AMF, NH_ORDERING_QAMD,
+                             NH_ORDERING_PORD};
   const nh_ordering small[] = {NH_ORDERING_AMD, NH_ORDERING_AMF,
                                NH_ORDERING_QAMD, NH_ORDERING_AMD};
   eig_case c = {im->H, im->S, mid_gap(&bs, 4), 0, {0, 0, 0}};
