@@ -7,9 +7,14 @@
  *                                for accuracies 1e-2..1e-5 eV against a
  *                                reference at 1e-7 eV with spacing H bohr
  *                                (default 0.2)
- * Environment: NH_GRID_BATCH = points per batch edge; NH_GRID_TERMS = 1 (V_na), 2 (V_xc) or 3 (both, default);
+ *                                WHAT = si2: the primitive cell
+ * Environment: NH_GRID_BATCH = points per batch edge; NH_GRID_TERMS = 1
+ * (V_na), 2 (V_xc) or 3 (both, default); NH_GRID_SCHEME = atomic or
+ * uniform; NH_GRID_RADIAL, NH_GRID_ANGULAR = atomic sizes;
  * NH_GRID_HLIST = "h1 h2 ..." (bohr): conv runs these spacings instead of
- * the accuracies. */
+ * the accuracies; NH_GRID_REF = "N n": the conv reference is the atomic
+ * grid N x n; NH_GRID_LEVELS = "N:n N:n ...": conv runs these atomic
+ * levels (accuracy 1e-4 eV) instead. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
