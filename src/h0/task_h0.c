@@ -84,7 +84,7 @@ static nh_err read_h0_opts(nh_toml *doc, h0_task_opts *o) {
   NH_CALL(nh_toml_get_double(t, "eps_pgf_orb", 1e-6, &o->h0.eps_pgf_orb));
   NH_CALL(nh_toml_get_bool(t, "write_parts", 0, &o->write_parts));
   char atom[16];
-  NH_CALL(nh_toml_get_string(t, "atom", "free", atom, sizeof atom));
+  NH_CALL(nh_toml_get_string(t, "atom", "basis", atom, sizeof atom));
   NH_CHECK(!strcmp(atom, "free") || !strcmp(atom, "basis"), NH_ERR_INPUT,
            "%s: key 'h0.atom' must be \"free\" or \"basis\", got \"%s\"",
            nh_toml_name(doc), atom);

@@ -11,9 +11,9 @@
  *     bands, over the occupied ones, and within 1 eV of E_F, raw and after
  *     the shift mu* of item 2.
  * The systems have two atoms, so the work runs on at most two ranks.
- * Default: pseudo-atoms in the basis (h0.atom = "basis", as CP2K's guess),
+ * Default: pseudo-atoms in the basis (h0.atom = "basis", the default, as CP2K's guess),
  * grid accuracy 1e-4 eV (the default). NH_TEST_SLOW=1 adds the free atom
- * (h0.atom = "free", the default) and grid accuracies 1e-3 and 1e-5 eV.
+ * (h0.atom = "free") and grid accuracies 1e-3 and 1e-5 eV.
  * Asserted for the atom in the basis at accuracy <= 1e-4 eV (the free atom
  * misses the targets: reported only, docs/h0.md). */
 #include <math.h>
