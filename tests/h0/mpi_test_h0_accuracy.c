@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nhtest_bs.h"
 #include "nhtest_fixture.h"
 #include "nextham/cp2k.h"
 #include "nextham/h0.h"
@@ -154,42 +155,6 @@ static void print_block_errors(const char *name, const acc *a,
 /* ---------------------------------------------------------------------------
  * Bands against CP2K's .bs (format: docs/cp2k.md)
  * ------------------------------------------------------------------------- */
-typedef struct bs_file {
-  int nk, nb;
-  double (*k)[3];
-  double *e; /* nk x nb, eV */
-} bs_file;
-
-static void read_bs(const char *name, bs_file *bs) {
-  char path[512], line[512];
-  snprintf(path, sizeof path, "%s/%s/%s.bs", nh_test_path("tests/data/cp2k"),
-           name, name);
-  FILE *f = fopen(path, "r");
-  assert_non_null(f);
-  memset(bs, 0, sizeof *bs);
-  int cap = 0, ne = 0;
-  while (fgets(line, sizeof line, f)) {
-    double k[3], e;
-    int band;
-    if (strncmp(line, "#  Point", 8) == 0) {
-      char *colon = strchr(line, ':');
-      assert_non_null(colon);
-      assert_int_equal(sscanf(colon + 1, "%lf %lf %lf", &k[0], &k[1], &k[2]),
-                       3);
-      bs->k = realloc(bs->k, (size_t)(bs->nk + 1) * sizeof *bs->k);
-      memcpy(bs->k[bs->nk++], k, sizeof k);
-    } else if (line[0] != '#' && sscanf(line, "%d %lf", &band, &e) == 2) {
-      if (bs->nk == 1) bs->nb = band;
-      if (ne == cap)
-        bs->e = realloc(bs->e, (size_t)(cap = 2 * cap + 64) * sizeof *bs->e);
-      bs->e[ne++] = e;
-    }
-  }
-  fclose(f);
-  assert_true(bs->nk > 0 && bs->nb > 0);
-  assert_int_equal(ne, bs->nk * bs->nb);
-}
-
 /* Band errors (eV) of H against the .bs, with E shifted by `shift` (eV):
  * all bands, occupied bands (nocc), bands with |E_cp2k - E_F| < 1 eV. */
 typedef struct band_err {
@@ -316,8 +281,7 @@ static sys_result check_system(const nh_ctx *ctx, const char *name,
       assert_true(hs.near < 1.2 * gs.near + 0.01);
       assert_true(hs.mean_occ < 1.2 * gs.mean_occ + 0.01);
     }
-    free(bs.k);
-    free(bs.e);
+    bs_free(&bs);
   }
   nh_mat_destroy(&Hc);
   nh_mat_destroy(&Hg);

@@ -12,55 +12,12 @@
 
 #include "nextham/cp2k.h"
 #include "nextham/solve.h"
+#include "nhtest_bs.h"
 #include "nhtest_fixture.h"
 #include "scalapack.h"
 
 static const nh_solver_kind dense_kinds[3] = {NH_SOLVER_ELPA2, NH_SOLVER_ELPA1,
                                               NH_SOLVER_SCALAPACK};
-
-/* CP2K's .bs (docs/cp2k.md): "#  Point i  Spin 1:  k1 k2 k3 weight", then
- * one "band energy[eV] occupation" line per band. */
-typedef struct bs_file {
-  int nk, nb;
-  double (*k)[3];
-  double *e; /* nk x nb, eV */
-} bs_file;
-
-static void read_bs(const char *name, bs_file *bs) {
-  char path[512], line[512];
-  snprintf(path, sizeof path, "%s/%s/%s.bs", nh_test_path("tests/data/cp2k"),
-           name, name);
-  FILE *f = fopen(path, "r");
-  assert_non_null(f);
-  memset(bs, 0, sizeof *bs);
-  int cap = 0, ne = 0;
-  while (fgets(line, sizeof line, f)) {
-    double k[3], e;
-    int band;
-    if (strncmp(line, "#  Point", 8) == 0) {
-      char *colon = strchr(line, ':');
-      assert_non_null(colon);
-      assert_int_equal(sscanf(colon + 1, "%lf %lf %lf", &k[0], &k[1], &k[2]),
-                       3);
-      bs->k = realloc(bs->k, (size_t)(bs->nk + 1) * sizeof *bs->k);
-      memcpy(bs->k[bs->nk++], k, sizeof k);
-    } else if (line[0] != '#' && sscanf(line, "%d %lf", &band, &e) == 2) {
-      if (bs->nk == 1)
-        bs->nb = band;
-      if (ne == cap)
-        bs->e = realloc(bs->e, (size_t)(cap = 2 * cap + 64) * sizeof *bs->e);
-      bs->e[ne++] = e;
-    }
-  }
-  fclose(f);
-  assert_true(bs->nk > 0 && bs->nb > 0);
-  assert_int_equal(ne, bs->nk * bs->nb);
-}
-
-static void bs_free(bs_file *bs) {
-  free(bs->k);
-  free(bs->e);
-}
 
 /* Solves every `stride`-th k-point of the .bs with solver `kind` and
  * returns max |E - E_cp2k| (eV) over those k-points and the printed bands. */

@@ -13,6 +13,7 @@
 #include "../../src/solve/sparseimpl.h"
 #include "nextham/cp2k.h"
 #include "nextham/supercell.h"
+#include "nhtest_bs.h"
 #include "nhtest_fixture.h"
 
 void zhegv_(const int *itype, const char *jobz, const char *uplo, const int *n,
@@ -84,41 +85,6 @@ static int free_fixtures(void **state) {
   return 0;
 }
 
-/* CP2K's band structure: nk k-points (fractional), nb bands (eV). */
-typedef struct bs_file {
-  int nk, nb;
-  double k[128][3];
-  double e[128][32];
-} bs_file;
-
-static void read_bs(const char *name, bs_file *bs) {
-  char path[1024], line[512];
-  snprintf(path, sizeof path, "%s/%s/%s.bs", nh_test_path("tests/data/cp2k"),
-           name, name);
-  FILE *f = fopen(path, "r");
-  assert_non_null(f);
-  memset(bs, 0, sizeof *bs);
-  while (fgets(line, sizeof line, f)) {
-    const char *c = strstr(line, "Spin 1:");
-    int band;
-    double e, occ;
-    if (strncmp(line, "#  Point", 8) == 0 && c) {
-      assert_true(bs->nk < 128);
-      assert_int_equal(sscanf(c + 7, "%lf %lf %lf", &bs->k[bs->nk][0],
-                              &bs->k[bs->nk][1], &bs->k[bs->nk][2]),
-                       3);
-      bs->nk++;
-    } else if (line[0] != '#' &&
-               sscanf(line, "%d %lf %lf", &band, &e, &occ) == 3) {
-      assert_true(band >= 1 && band <= 32 && bs->nk > 0);
-      bs->e[bs->nk - 1][band - 1] = e;
-      if (band > bs->nb)
-        bs->nb = band;
-    }
-  }
-  fclose(f);
-}
-
 /* ---------------------------------------------------------------------------
  * Dense reference: H(k), S(k) summed from the blocks each rank owns, with
  * the same drop rule as docs/solvers.md, allreduced, solved by zhegv.
@@ -187,8 +153,8 @@ static int nearest_window(const double *e, int n, double target) {
 static double mid_gap(const bs_file *bs, int nocc) {
   double vbm = -1e9, cbm = 1e9;
   for (int q = 0; q < bs->nk; q++) {
-    vbm = fmax(vbm, bs->e[q][nocc - 1]);
-    cbm = fmin(cbm, bs->e[q][nocc]);
+    vbm = fmax(vbm, bs->e[q * bs->nb + nocc - 1]);
+    cbm = fmin(cbm, bs->e[q * bs->nb + nocc]);
   }
   return 0.5 * (vbm + cbm) / NH_HARTREE_EV;
 }
@@ -228,8 +194,8 @@ static void check_bands(const char *name, int nocc, const int *kidx, int nkq) {
     for (int b = 0; b < NB; b++) {
       dmax_la = fmax(dmax_la, fabs(e[b] - ed[lo + b]) * NH_HARTREE_EV);
       if (lo + b < bs.nb) {
-        dmax_bs =
-            fmax(dmax_bs, fabs(e[b] * NH_HARTREE_EV - bs.e[kidx[q]][lo + b]));
+        dmax_bs = fmax(dmax_bs, fabs(e[b] * NH_HARTREE_EV -
+                                     bs.e[kidx[q] * bs.nb + lo + b]));
         ncmp++;
       }
     }
@@ -252,6 +218,7 @@ static void check_bands(const char *name, int nocc, const int *kidx, int nkq) {
   free(h);
   free(s);
   free(ed);
+  bs_free(&bs);
 }
 
 static void test_si2_bands(void **state) {
@@ -312,6 +279,7 @@ static void test_drop_tol(void **state) {
   free(h);
   free(s);
   free(ed);
+  bs_free(&bs);
 }
 
 /* ---------------------------------------------------------------------------
@@ -365,6 +333,7 @@ static void test_mulliken_hbn(void **state) {
   free(s);
   free(s0);
   free(ed);
+  bs_free(&bs);
 }
 
 /* ---------------------------------------------------------------------------
@@ -541,6 +510,7 @@ static void test_orderings(void **state) {
   MPI_Barrier(MPI_COMM_WORLD);
   if (ctx->rank == 0)
     assert_int_equal(rmdir(dir), 0); /* empty: MUMPS removed its files */
+  bs_free(&bs);
 }
 
 static void test_ordering_names(void **state) {
