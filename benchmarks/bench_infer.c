@@ -85,20 +85,6 @@ static double dgemm_peak(const nh_ctx *ctx, int n) {
   return best;
 }
 
-/* Dense-kernel flops per edge of the SO(2) convolution (as infer.c counts
- * them: per-|m| mixing as a dense dgemm, rotations in and out). */
-static double so2_flops(const nh_model *m) {
-  const nh_nn_so2 *s = &m->so2;
-  double f = 0.0;
-  for (int mm = 0; mm <= s->mmax; mm++)
-    f += 2.0 * (mm ? 2 : 1) * s->kin[mm] * s->kout[mm];
-  for (int k = 0; k < m->ir.nkind; k++) {
-    const double d = 2 * m->ir.L[k] + 1;
-    f += 2 * 2.0 * m->ir.mul[k] * d * d;
-  }
-  return f;
-}
-
 /* GFLOP/s (user CPU time) of the model's SO(2) convolution alone, over E
  * random edges. */
 static nh_err so2_rate(const nh_model *m, int E, double *gflops) {
@@ -117,7 +103,8 @@ static nh_err so2_rate(const nh_model *m, int E, double *gflops) {
   for (int rep = 0; rep < 3; rep++) {
     const double t0 = cpu_seconds();
     NH_CALL(nh_nn_so2_forward(out, work, in, rad, r, p, s, E));
-    best = fmax(best, so2_flops(m) * E / (cpu_seconds() - t0) * 1e-9);
+    best = fmax(best, nh_nn_so2_flops(&m->so2, &m->ir) * E /
+                          (cpu_seconds() - t0) * 1e-9);
   }
   nh_free(&in), nh_free(&out), nh_free(&rad), nh_free(&r), nh_free(&work);
   *gflops = best;

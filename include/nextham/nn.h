@@ -221,6 +221,10 @@ nh_err nh_nn_so2_set(nh_nn_so2 *so2, const nh_nn_irreps *in,
 size_t nh_nn_so2_nparams(const nh_nn_so2 *so2);
 /* Doubles of work for E edges; it stops growing at one block of edges. */
 size_t nh_nn_so2_work(const nh_nn_so2 *so2, int E);
+/* Dense-kernel flops per edge of one forward pass on features of irreps
+ * `in`: the per-|m| mixing (as a dense dgemm, K_in × K_out) and the
+ * rotations in and out. The number benchmarks rate the kernel by. */
+double nh_nn_so2_flops(const nh_nn_so2 *so2, const nh_nn_irreps *in);
 /* out[E][out.dim] from in[E][in.dim], rad[E][nrad], r[E][3] (nonzero). */
 nh_err nh_nn_so2_forward(double *out, double *work, const double *in,
                          const double *rad, const double *r,

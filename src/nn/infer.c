@@ -54,20 +54,6 @@ static nh_err exchange(void *ctx, double *h, int width) {
   return err;
 }
 
-/* Dense-kernel flops per edge of one SO(2) convolution: the per-|m| mixing
- * (rows × K_in × K_out, as a dense dgemm) and the rotations in and out. */
-static double so2_flops(const nh_model *m) {
-  const nh_nn_so2 *s = &m->so2;
-  double f = 0.0;
-  for (int mm = 0; mm <= s->mmax; mm++)
-    f += 2.0 * (mm ? 2 : 1) * s->kin[mm] * s->kout[mm];
-  for (int k = 0; k < m->ir.nkind; k++) {
-    const double d = 2 * m->ir.L[k] + 1;
-    f += 2 * 2.0 * m->ir.mul[k] * d * d;
-  }
-  return f;
-}
-
 static void norb_table(const nh_model *m, int norb[NH_MAX_Z + 1]) {
   memset(norb, 0, (NH_MAX_Z + 1) * sizeof(int));
   for (int e = 0; e < m->hp.nelem; e++)
@@ -449,7 +435,7 @@ nh_err nh_model_predict(const nh_model *m, const nh_domain *netdom,
   st->seconds_features = t1 - t0;
   st->seconds_network = t2 - t1;
   st->seconds_assemble = nh_wtime() - t2;
-  st->flops = so2_flops(m) * m->hp.layers * g->E;
+  st->flops = nh_nn_so2_flops(&m->so2, &m->ir) * m->hp.layers * g->E;
   int64_t loc[2] = {g->nown, g->E}, glob[2];
   MPI_Allreduce(loc, glob, 2, MPI_INT64_T, MPI_SUM, ctx->comm);
   st->atoms = glob[0], st->edges = glob[1];

@@ -250,6 +250,17 @@ static int block_edges(const nh_nn_so2 *s, int E) {
   return E < B ? (E > 0 ? E : 1) : B;
 }
 
+double nh_nn_so2_flops(const nh_nn_so2 *s, const nh_nn_irreps *in) {
+  double f = 0.0;
+  for (int mm = 0; mm <= s->mmax; mm++)
+    f += 2.0 * (mm ? 2 : 1) * s->kin[mm] * s->kout[mm];
+  for (int k = 0; k < in->nkind; k++) {
+    const double d = 2 * in->L[k] + 1;
+    f += 2 * 2.0 * in->mul[k] * d * d;
+  }
+  return f;
+}
+
 size_t nh_nn_so2_work(const nh_nn_so2 *s, int E) {
   // see so2_ws: per edge of a block Dy, phase, C, F0..F3; then four sets
   // of M, G, J, and T (three rows of the widest side)
