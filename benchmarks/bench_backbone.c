@@ -24,31 +24,9 @@
 #include "nextham/domain.h"
 #include "nextham/mat.h"
 #include "nextham/neighbor.h"
+#include "nhtest_diamond.h"
 
 #define A_SI_ANG 5.431
-
-static nh_err diamond(int nc, nh_structure **out) {
-  static const double basis[8][3] = {
-      {0, 0, 0},       {0, .5, .5},     {.5, 0, .5},     {.5, .5, 0},
-      {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
-  const double a = A_SI_ANG / NH_BOHR_ANGSTROM;
-  nh_structure *s;
-  NH_CALL(nh_structure_create(8 * nc * nc * nc, &s));
-  for (int d = 0; d < 3; d++)
-    s->lattice[d][d] = nc * a;
-  int k = 0;
-  for (int x = 0; x < nc; x++)
-    for (int y = 0; y < nc; y++)
-      for (int z = 0; z < nc; z++)
-        for (int b = 0; b < 8; b++, k++) {
-          s->pos[k][0] = (x + basis[b][0]) * a;
-          s->pos[k][1] = (y + basis[b][1]) * a;
-          s->pos[k][2] = (z + basis[b][2]) * a;
-          s->z[k] = 14;
-        }
-  *out = s;
-  return NH_OK;
-}
 
 /* Times and sizes, reduced over ranks. */
 typedef struct result {
@@ -118,7 +96,7 @@ static nh_err run(const nh_ctx *ctx, int ncell, double rcut, double rmat,
   nh_neighbors *nl = NULL;
   nh_mat *m = NULL;
   memset(res, 0, sizeof *res);
-  NH_CALL(diamond(ncell, &s));
+  NH_CALL(nh_test_diamond(ncell, A_SI_ANG / NH_BOHR_ANGSTROM, &s));
   res->mem_base = max_over(ctx, (double)nh_mem_peak());
 
   MPI_Barrier(ctx->comm);

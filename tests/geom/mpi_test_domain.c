@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nhtest.h"
+#include "nhtest_diamond.h"
 #include "nextham/domain.h"
 #include "nextham/neighbor.h"
 
@@ -22,22 +23,10 @@ static const double A_SI = 5.431 / NH_BOHR_ANGSTROM;
 /* Diamond Si, rep^3 conventional cells, atoms shifted by half a cell so that
  * wrapping moves some of them. */
 static nh_structure *silicon(int rep) {
-  const double basis[8][3] = {{0, 0, 0},       {0, .5, .5},     {.5, 0, .5},
-                              {.5, .5, 0},     {.25, .25, .25}, {.25, .75, .75},
-                              {.75, .25, .75}, {.75, .75, .25}};
   nh_structure *s = NULL;
-  assert_nh_ok(nh_structure_create(8 * rep * rep * rep, &s));
-  for (int c = 0; c < 3; c++) s->lattice[c][c] = rep * A_SI;
-  int k = 0;
-  for (int x = 0; x < rep; x++)
-    for (int y = 0; y < rep; y++)
-      for (int z = 0; z < rep; z++)
-        for (int b = 0; b < 8; b++, k++) {
-          const int cell[3] = {x, y, z};
-          for (int c = 0; c < 3; c++)
-            s->pos[k][c] = (cell[c] + basis[b][c] + 0.1) * A_SI;
-          s->z[k] = 14;
-        }
+  assert_nh_ok(nh_test_diamond(rep, A_SI, &s));
+  for (int k = 0; k < s->natoms; k++)
+    for (int c = 0; c < 3; c++) s->pos[k][c] += 0.1 * A_SI;
   return s;
 }
 

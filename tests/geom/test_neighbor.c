@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nhtest.h"
+#include "nhtest_diamond.h"
 #include "nextham/neighbor.h"
 
 /* cmocka 1.1 has no floating-point assertion */
@@ -216,22 +217,8 @@ static void test_skewed_cell(void **state) {
 
 /* Diamond Si: 4 nearest neighbours at a sqrt3/4, 12 next at a/sqrt2. */
 static nh_structure *silicon(int rep) {
-  const double a = 5.431 / NH_BOHR_ANGSTROM;
-  const double basis[8][3] = {{0, 0, 0},       {0, .5, .5},     {.5, 0, .5},
-                              {.5, .5, 0},     {.25, .25, .25}, {.25, .75, .75},
-                              {.75, .25, .75}, {.75, .75, .25}};
-  double lat[3][3] = {{rep * a, 0, 0}, {0, rep * a, 0}, {0, 0, rep * a}};
-  const int pbc[3] = {1, 1, 1};
-  nh_structure *s = make_structure(8 * rep * rep * rep, lat, pbc);
-  int k = 0;
-  for (int x = 0; x < rep; x++)
-    for (int y = 0; y < rep; y++)
-      for (int z = 0; z < rep; z++)
-        for (int b = 0; b < 8; b++, k++) {
-          s->pos[k][0] = (x + basis[b][0]) * a;
-          s->pos[k][1] = (y + basis[b][1]) * a;
-          s->pos[k][2] = (z + basis[b][2]) * a;
-        }
+  nh_structure *s = NULL;
+  assert_nh_ok(nh_test_diamond(rep, 5.431 / NH_BOHR_ANGSTROM, &s));
   return s;
 }
 

@@ -23,6 +23,7 @@
 
 #include "nextham/grid.h"
 #include "nextham/structure.h"
+#include "nhtest_diamond.h"
 
 #define CHECK(x)                                                               \
   do {                                                                         \
@@ -43,26 +44,10 @@ static void element(nh_basis *b, int z, const char *pot) {
   CHECK(nh_atom_solve(&GTH[z], NULL, &ATOM[z]));
 }
 
+/* Si diamond (a = 5.43 Å), nc^3 conventional cells. */
 static nh_structure *diamond(int nc) {
-  static const double f[8][3] = {{0, 0, 0},       {0, .5, .5},
-                                 {.5, 0, .5},     {.5, .5, 0},
-                                 {.25, .25, .25}, {.25, .75, .75},
-                                 {.75, .25, .75}, {.75, .75, .25}};
-  double a = 5.43 / NH_BOHR_ANGSTROM;
   nh_structure *s = NULL;
-  CHECK(nh_structure_create(8 * nc * nc * nc, &s));
-  for (int d = 0; d < 3; d++)
-    s->lattice[d][d] = nc * a;
-  int k = 0;
-  for (int x = 0; x < nc; x++)
-    for (int y = 0; y < nc; y++)
-      for (int z = 0; z < nc; z++)
-        for (int q = 0; q < 8; q++, k++) {
-          s->pos[k][0] = (x + f[q][0]) * a;
-          s->pos[k][1] = (y + f[q][1]) * a;
-          s->pos[k][2] = (z + f[q][2]) * a;
-          s->z[k] = 14;
-        }
+  CHECK(nh_test_diamond(nc, 5.43 / NH_BOHR_ANGSTROM, &s));
   return s;
 }
 

@@ -11,6 +11,7 @@
 #include "nextham/mat.h"
 #include "nextham/neighbor.h"
 #include "nhtest.h"
+#include "nhtest_diamond.h"
 
 #define assert_near(a, b, tol)                                                 \
   do {                                                                         \
@@ -91,23 +92,10 @@ typedef struct world {
 /* Si diamond, nc^3 conventional cells; every `other`-th atom (if > 0)
  * becomes carbon, so that blocks are not all square. */
 static nh_structure *diamond(int nc, int other) {
-  static const double basis[8][3] = {
-      {0, 0, 0},       {0, .5, .5},     {.5, 0, .5},     {.5, .5, 0},
-      {.25, .25, .25}, {.25, .75, .75}, {.75, .25, .75}, {.75, .75, .25}};
   nh_structure *s = NULL;
-  assert_nh_ok(nh_structure_create(8 * nc * nc * nc, &s));
-  for (int d = 0; d < 3; d++)
-    s->lattice[d][d] = nc * A_SI;
-  int a = 0;
-  for (int x = 0; x < nc; x++)
-    for (int y = 0; y < nc; y++)
-      for (int z = 0; z < nc; z++)
-        for (int b = 0; b < 8; b++, a++) {
-          s->pos[a][0] = (x + basis[b][0]) * A_SI;
-          s->pos[a][1] = (y + basis[b][1]) * A_SI;
-          s->pos[a][2] = (z + basis[b][2]) * A_SI;
-          s->z[a] = (other > 0 && a % other == other - 1) ? 6 : 14;
-        }
+  assert_nh_ok(nh_test_diamond(nc, A_SI, &s));
+  for (int a = 0; other > 0 && a < s->natoms; a++)
+    if (a % other == other - 1) s->z[a] = 6;
   return s;
 }
 
