@@ -94,9 +94,11 @@ t = open(sys.argv[1]).read()
 def timer(name):
     m = re.search(r"^\s+%s\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)" % re.escape(name), t, re.M)
     return float(m.group(3)) if m else float("nan")
-def cpu(part):
-    m = re.search(r"^\s+%s\s.*CPU [\d.]+ s \(max over ranks\), ([\d.]+) s CPU summed" % re.escape(part), t, re.M)
-    return float(m.group(1)) if m else float("nan")
+def cpu(*parts):  # summed over the report lines of these parts
+    v = [float(x) for p in parts for x in re.findall(
+        r"^\s+%s\s.*CPU [\d.]+ s \(max over ranks\), ([\d.]+) s CPU summed"
+        % re.escape(p), t, re.M)]
+    return sum(v) if v else float("nan")
 w = re.search(r"^TIME (\S+) (\S+) (\S+) (\S+)", t, re.M)
 mem = re.search(r"peak memory per rank \(max\): ([\d.]+) MiB", t)
 g = re.search(r"grid: spacing ([\d.]+) bohr", t)
@@ -108,7 +110,7 @@ print("H0 %s atoms: wall %.1f s, CPU %.1f s (user+sys, all ranks); timers "
       % (nat.group(1) if nat else "?", float(w.group(1)),
          float(w.group(2)) + float(w.group(3)), timer("total"), timer("S,T"),
          timer("V_nl"), timer("atoms"), timer("grid"), timer("write"),
-         cpu("S,T"), cpu("V_nl"), g.group(1) if g else "?",
+         cpu("S,T", "S", "T"), cpu("V_nl"), g.group(1) if g else "?",
          mem.group(1) if mem else "?", float(w.group(4)) / 1024,
          sys.argv[2], sys.argv[3]))
 EOF

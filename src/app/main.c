@@ -2,6 +2,9 @@
  * message with a non-zero exit on every rank when anything fails. */
 #include <stdio.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "config.h"
 #include "nextham/app.h"
@@ -65,6 +68,14 @@ static nh_err run(nh_ctx *ctx, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+#ifdef __GLIBC__
+  /* Large matrices and buffers are freed phase by phase (S before the
+   * grid part, exchange buffers after each assembly). A fixed threshold
+   * keeps them in mmap so that the memory goes back to the system;
+   * glibc's adaptive threshold would move them onto the heap, where the
+   * freed space stays part of the process and the peak grows. */
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
   MPI_Init(&argc, &argv);
   nh_ctx ctx;
   nh_err err = nh_ctx_init(MPI_COMM_WORLD, &ctx);

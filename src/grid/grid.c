@@ -515,11 +515,11 @@ nh_err nh_grid_integrate(const nh_domain *dom, const nh_basis *b,
   nh_timer_start("grid");
   nh_err err = grid_setup_create(dom, b, sp, terms, o, &g);
   if (!err)
-    err = grid_acc_init(&ra.acc);
+    err = grid_acc_init(&ra.acc, dom, g->at, g->nat, m);
   if (!err)
     err = grid_for_batches(g, &ra.bt, integrate_batch, &ra, &nb);
   if (!err)
-    err = grid_acc_deliver(&ra.acc, m);
+    err = grid_acc_deliver(&ra.acc);
   err = nh_ctx_agree(ctx, err);
   if (!err)
     err = nh_mat_assemble(m);

@@ -104,8 +104,16 @@ typedef struct grid_batch {
   double *a, *bx, *by, *bz; /* weights of Phi and of the gradients     */
 } grid_batch;
 
-/* Block accumulator: (i, j, n) -> dense block, local to the rank. */
+/* Where a batch's blocks go: blocks whose row atom is owned here are added
+ * straight into the target matrix m; the others (row atom owned by another
+ * rank) are summed in a local hash, (i, j, n) -> dense block, and sent to
+ * their owners once at the end. Memory beyond m is then only the blocks
+ * of rows owned elsewhere, not a second copy of the rank's share. */
 typedef struct grid_acc {
+  nh_mat *m;
+  unsigned char *own; /* per atom-table entry: row atom owned here */
+  double *zero;       /* zeros for creating blocks in m */
+  int64_t nzero;
   nh_hmap map;
   nh_block_key *key;
   int *nr, *nc;
@@ -191,13 +199,15 @@ void grid_xc_end(grid_setup *g);
 void grid_xc_eval(grid_setup *g, grid_batch *bt);
 
 /* vmat.c */
-nh_err grid_acc_init(grid_acc *a);
+nh_err grid_acc_init(grid_acc *a, const nh_domain *dom, const nh_atoms *at,
+                     int64_t nat, nh_mat *m);
 void grid_acc_free(grid_acc *a);
 /* Adds the batch's contribution sum_p a_p phi_i phi_j + b_p . grad(phi_i
  * phi_j) to the accumulator. */
 nh_err grid_vmat_batch(grid_setup *g, grid_batch *bt, grid_acc *acc);
-/* Sends every accumulated block to its owner and assembles (collective). */
-nh_err grid_acc_deliver(grid_acc *a, nh_mat *m);
+/* Sends the blocks of rows owned elsewhere to their owners (buffered in m
+ * until nh_mat_assemble) and frees the hash. */
+nh_err grid_acc_deliver(grid_acc *a);
 
 /* XC energy (Hartree) of rho0 + the perturbation, over all ranks. */
 nh_err grid_exc(const nh_domain *dom, const nh_basis *b,

@@ -19,31 +19,45 @@ extern void dgemm_(const char *ta, const char *tb, const int *m, const int *n,
                    const int *lda, const double *b, const int *ldb,
                    const double *beta, double *c, const int *ldc);
 
-nh_err grid_acc_init(grid_acc *a) {
+nh_err grid_acc_init(grid_acc *a, const nh_domain *dom, const nh_atoms *at,
+                     int64_t nat, nh_mat *m) {
   memset(a, 0, sizeof *a);
+  a->m = m;
+  NH_CALL(nh_malloc((size_t)nat + 1, &a->own));
+  int me = nh_domain_ctx(dom)->rank;
+  for (int64_t k = 0; k < nat; k++)
+    a->own[k] = nh_domain_owner(dom, at->gid[k]) == me;
   NH_CALL(nh_hmap_init(&a->map, 1024));
   return NH_OK;
 }
 
-void grid_acc_free(grid_acc *a) {
+static void acc_free_hash(grid_acc *a) {
   nh_hmap_free(&a->map);
   nh_free(&a->key);
   nh_free(&a->nr);
   nh_free(&a->nc);
   nh_free(&a->off);
   nh_free(&a->val);
+  a->nblk = a->capblk = a->nval = a->capval = 0;
+}
+
+void grid_acc_free(grid_acc *a) {
+  acc_free_hash(a);
+  nh_free(&a->own);
+  nh_free(&a->zero);
   memset(a, 0, sizeof *a);
 }
 
-/* The block (i, j, n), created as zero if absent. Pointers stay valid
- * until the next creation. */
+/* The hash block (i, j, n), created as zero if absent. */
 static nh_err acc_block(grid_acc *a, int64_t i, int64_t j, const int n[3],
-                        int nr, int nc, int64_t *k) {
+                        int nr, int nc, double **blk) {
   uint64_t k1, k2;
   nh_hmap_block_key(i, j, n, &k1, &k2);
-  *k = nh_hmap_get(&a->map, k1, k2);
-  if (*k >= 0)
+  int64_t k = nh_hmap_get(&a->map, k1, k2);
+  if (k >= 0) {
+    *blk = a->val + a->off[k];
     return NH_OK;
+  }
   if (a->nblk == a->capblk) {
     int64_t cap = a->capblk ? 2 * a->capblk : 256;
     NH_CALL(nh_realloc((size_t)cap * sizeof *a->key, &a->key));
@@ -60,14 +74,36 @@ static nh_err acc_block(grid_acc *a, int64_t i, int64_t j, const int n[3],
     NH_CALL(nh_realloc((size_t)cap * sizeof *a->val, &a->val));
     a->capval = cap;
   }
-  *k = a->nblk++;
-  a->key[*k] = (nh_block_key){.i = i, .j = j, .n = {n[0], n[1], n[2]}};
-  a->nr[*k] = nr;
-  a->nc[*k] = nc;
-  a->off[*k] = a->nval;
+  k = a->nblk++;
+  a->key[k] = (nh_block_key){.i = i, .j = j, .n = {n[0], n[1], n[2]}};
+  a->nr[k] = nr;
+  a->nc[k] = nc;
+  a->off[k] = a->nval;
   memset(a->val + a->nval, 0, (size_t)size * sizeof *a->val);
   a->nval += size;
-  NH_CALL(nh_hmap_put(&a->map, k1, k2, *k));
+  NH_CALL(nh_hmap_put(&a->map, k1, k2, k));
+  *blk = a->val + a->off[k];
+  return NH_OK;
+}
+
+/* Where the block of atom-table entries (ka, kb) at image offset n goes:
+ * the target matrix when the row atom is owned here (created as zero if
+ * absent), else the hash. The pointer is valid until the next creation. */
+static nh_err dest_block(grid_acc *a, const nh_atoms *at, int64_t ka,
+                         int64_t kb, const int n[3], int nr, int nc,
+                         double **blk) {
+  if (!a->own[ka])
+    return acc_block(a, at->gid[ka], at->gid[kb], n, nr, nc, blk);
+  *blk = nh_mat_get_block(a->m, at->gid[ka], at->gid[kb], n);
+  if (*blk)
+    return NH_OK;
+  if (a->nzero < (int64_t)nr * nc) {
+    a->nzero = (int64_t)nr * nc;
+    nh_free(&a->zero);
+    NH_CALL(nh_calloc((size_t)a->nzero, sizeof *a->zero, &a->zero));
+  }
+  NH_CALL(nh_mat_add_block(a->m, at->gid[ka], at->gid[kb], n, a->zero));
+  *blk = nh_mat_get_block(a->m, at->gid[ka], at->gid[kb], n);
   return NH_OK;
 }
 
@@ -100,15 +136,15 @@ static nh_err scatter(const grid_setup *g, const grid_batch *bt, int ka,
   int r0 = bt->col0[ka], nra = bt->col0[ka + 1] - r0, cbase = r0;
   int na = g->el[at->z[a]]->norb;
   for (int kb = ka; kb < kend; kb++) {
-    int64_t b = bt->atom[kb], k;
+    int64_t b = bt->atom[kb];
     int nb = g->el[at->z[b]]->norb, c0 = bt->col0[kb], c1 = bt->col0[kb + 1];
     int n[3], nt[3];
     for (int d = 0; d < 3; d++) {
       n[d] = at->image[b][d] - at->image[a][d];
       nt[d] = -n[d];
     }
-    NH_CALL(acc_block(acc, at->gid[a], at->gid[b], n, na, nb, &k));
-    double *blk = acc->val + acc->off[k];
+    double *blk;
+    NH_CALL(dest_block(acc, at, a, b, n, na, nb, &blk));
     for (int c = c0; c < c1; c++) {
       const double *mc = bt->m + (size_t)(c - cbase) * nra;
       int ob = bt->orb[c];
@@ -117,8 +153,7 @@ static nh_err scatter(const grid_setup *g, const grid_batch *bt, int ka,
     }
     if (kb == ka)
       continue;
-    NH_CALL(acc_block(acc, at->gid[b], at->gid[a], nt, nb, na, &k));
-    blk = acc->val + acc->off[k];
+    NH_CALL(dest_block(acc, at, b, a, nt, nb, na, &blk));
     for (int c = c0; c < c1; c++) {
       const double *mc = bt->m + (size_t)(c - cbase) * nra;
       double *row = blk + bt->orb[c] * na;
@@ -170,9 +205,10 @@ nh_err grid_vmat_batch(grid_setup *g, grid_batch *bt, grid_acc *acc) {
   return NH_OK;
 }
 
-nh_err grid_acc_deliver(grid_acc *a, nh_mat *m) {
+nh_err grid_acc_deliver(grid_acc *a) {
   for (int64_t k = 0; k < a->nblk; k++)
-    NH_CALL(nh_mat_add_remote(m, a->key[k].i, a->key[k].j, a->key[k].n,
+    NH_CALL(nh_mat_add_remote(a->m, a->key[k].i, a->key[k].j, a->key[k].n,
                               a->val + a->off[k]));
+  acc_free_hash(a);
   return NH_OK;
 }

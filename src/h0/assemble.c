@@ -9,6 +9,7 @@
  * the displacement vectors of the neighbour list, which are the same on
  * every rank: results do not depend on where an atom sits in the domain. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -314,7 +315,9 @@ done:
   nh_neighbors_destroy(&nl);
   nh_timer_stop("S,T");
   err = nh_ctx_agree(c->ctx, err);
-  if (!err) err = report_part(c->ctx, "S,T", nblk, wall0, cpu0);
+  if (!err)
+    err = report_part(c->ctx, S && T ? "S,T" : S ? "S" : "T", nblk, wall0,
+                      cpu0);
   return err;
 }
 
@@ -646,11 +649,18 @@ nh_err nh_h0_analytic(const nh_domain *dom, const nh_h0_species *sp,
   NH_CHECK_GOTO(nh_domain_halo(dom) >= r.halo, done, NH_ERR_ARG,
                 "h0: domain halo %.3f bohr is narrower than the %.3f bohr the "
                 "assembly needs", nh_domain_halo(dom), r.halo);
-  nh_log(ctx, 1,
-         "H0 analytic parts: cut-offs (bohr) S,T %.2f, basis-projector %.2f, "
-         "basis-V_loc %.2f; halo %.2f; eps %.1e, %s screening\n",
-         r.rst_max, r.rnl_max, r.rloc_max, r.halo, o->eps,
-         o->screen == NH_INT_CP2K ? "CP2K" : "exact");
+  char cuts[160] = "";
+  if (r.rst_max > 0)
+    snprintf(cuts, sizeof cuts, "%s %.2f", (parts & NH_H0_T) ? "T" : "S",
+             r.rst_max);
+  if (r.rnl_max > 0)
+    snprintf(cuts + strlen(cuts), sizeof cuts - strlen(cuts),
+             "%sbasis-projector %.2f", *cuts ? ", " : "", r.rnl_max);
+  if (r.rloc_max > 0)
+    snprintf(cuts + strlen(cuts), sizeof cuts - strlen(cuts),
+             "%sbasis-V_loc %.2f", *cuts ? ", " : "", r.rloc_max);
+  nh_log(ctx, 1, "H0 analytic part: cut-off (bohr) %s; eps %.1e, %s screening\n",
+         cuts, o->eps, o->screen == NH_INT_CP2K ? "CP2K" : "exact");
   err = analytic_run(&c, parts, &r, out);
 done:
   err = nh_ctx_agree(ctx, err);

@@ -115,8 +115,11 @@ typedef struct h0_state {
   nh_atom *atom[NH_MAX_Z + 1];
   nh_grid_species gsp[NH_MAX_Z + 1];
   nh_domain *dom;
-  nh_h0_parts parts;
+  nh_h0_parts parts; /* S */
+  nh_h0_parts tk;    /* T, computed after S is written and freed */
+  nh_h0_parts nl;    /* V_nl */
   nh_mat *H0;
+  int64_t nblk, nval; /* size of S, for the report */
   nh_sample_writer *w;
 } h0_state;
 
@@ -124,6 +127,8 @@ static void state_free(h0_state *st) {
   nh_sample_abort(&st->w);
   nh_mat_destroy(&st->H0);
   nh_h0_parts_destroy(&st->parts);
+  nh_h0_parts_destroy(&st->tk);
+  nh_h0_parts_destroy(&st->nl);
   nh_domain_destroy(&st->dom);
   for (int z = 0; z <= NH_MAX_Z; z++) nh_atom_destroy(&st->atom[z]);
   nh_h0_species_destroy(&st->sp);
@@ -153,24 +158,25 @@ static nh_err solve_atoms(const nh_ctx *ctx, h0_state *st, int in_basis) {
 static nh_err report_sizes(const nh_ctx *ctx, const h0_state *st) {
   int64_t nblk, nval;
   double sym;
-  NH_CALL(nh_mat_global_size(st->parts.S, &nblk, &nval));
+  NH_CALL(nh_mat_global_size(st->H0, &nblk, &nval));
   NH_CALL(nh_mat_symmetry_error(st->H0, &sym));
-  nh_log(ctx, 1, "H0: %" PRId64 " blocks, %.1f MB per matrix; symmetry "
-         "error of H0 %.1e Ha; peak memory of rank 0 %.1f MB\n",
-         nblk, nval * 8.0 / 1048576.0, sym, nh_mem_peak() / 1048576.0);
+  nh_log(ctx, 1, "S: %" PRId64 " blocks, %.1f MB; H0: %" PRId64 " blocks, "
+         "%.1f MB; symmetry error of H0 %.1e Ha; peak memory of rank 0 %.1f "
+         "MB\n", st->nblk, st->nval * 8.0 / 1048576.0, nblk,
+         nval * 8.0 / 1048576.0, sym, nh_mem_peak() / 1048576.0);
   return NH_OK;
 }
 
 /* H0 = T + V_nl + the grid part sum_a V_na,a + V_xc[rho0] (nextham/grid.h). */
 static nh_err build_h0(const nh_ctx *ctx, h0_state *st, const h0_task_opts *o) {
   if (o->write_parts) {
-    NH_CALL(nh_mat_duplicate(st->parts.T, 1, "H0", &st->H0));
+    NH_CALL(nh_mat_duplicate(st->tk.T, 1, "H0", &st->H0));
   } else { /* T becomes H0: one matrix less at the peak */
-    st->H0 = st->parts.T;
-    st->parts.T = NULL;
+    st->H0 = st->tk.T;
+    st->tk.T = NULL;
   }
-  NH_CALL(nh_mat_axpy(st->H0, 1.0, st->parts.Vnl));
-  if (!o->write_parts) nh_mat_destroy(&st->parts.Vnl);
+  NH_CALL(nh_mat_axpy(st->H0, 1.0, st->nl.Vnl));
+  if (!o->write_parts) nh_mat_destroy(&st->nl.Vnl);
   const nh_atom *atom[NH_MAX_Z + 1];
   const nh_gth *gth[NH_MAX_Z + 1];
   for (int z = 0; z <= NH_MAX_Z; z++) {
@@ -190,15 +196,25 @@ static nh_err build_h0(const nh_ctx *ctx, h0_state *st, const h0_task_opts *o) {
   return NH_OK;
 }
 
-static nh_err write_sample(const nh_ctx *ctx, const char *path, h0_state *st,
-                           int write_parts) {
+/* S goes to the sample file as soon as it is known and is freed: the grid
+ * part, the memory peak, then holds H0 only (T, V_nl with write_parts). */
+static nh_err write_s(const nh_ctx *ctx, const char *path, h0_state *st) {
   nh_timer_start("write");
+  NH_CALL(nh_mat_global_size(st->parts.S, &st->nblk, &st->nval));
   NH_CALL(nh_sample_create(ctx, path, st->s, st->sp->basis, &st->w));
   NH_CALL(nh_sample_write_matrix(st->w, st->parts.S, "S", 1.0, "1"));
+  nh_mat_destroy(&st->parts.S);
+  nh_timer_stop("write");
+  return NH_OK;
+}
+
+static nh_err write_h0(const nh_ctx *ctx, const char *path, h0_state *st,
+                       int write_parts) {
+  nh_timer_start("write");
   NH_CALL(nh_sample_write_matrix(st->w, st->H0, "H0", NH_HARTREE_EV, "eV"));
   if (write_parts) {
-    NH_CALL(nh_sample_write_matrix(st->w, st->parts.T, "T", NH_HARTREE_EV, "eV"));
-    NH_CALL(nh_sample_write_matrix(st->w, st->parts.Vnl, "V_nl", NH_HARTREE_EV,
+    NH_CALL(nh_sample_write_matrix(st->w, st->tk.T, "T", NH_HARTREE_EV, "eV"));
+    NH_CALL(nh_sample_write_matrix(st->w, st->nl.Vnl, "V_nl", NH_HARTREE_EV,
                                    "eV"));
   }
   NH_CALL(nh_sample_close(&st->w));
@@ -241,10 +257,15 @@ static nh_err h0_run(const nh_ctx *ctx, nh_toml *doc, const char *dir,
   nh_timer_start("distribution");
   NH_CALL(nh_domain_create(ctx, st->s, NULL, halo, &st->dom));
   nh_timer_stop("distribution");
-  NH_CALL(nh_h0_analytic(st->dom, st->sp, &o.h0, parts, &st->parts));
+  /* one matrix at a time (S is written and freed before T is built): the
+   * peak is then one matrix with its assembly buffers, or H0 in the grid */
+  NH_CALL(nh_h0_analytic(st->dom, st->sp, &o.h0, NH_H0_S, &st->parts));
+  NH_CALL(write_s(ctx, path, st));
+  NH_CALL(nh_h0_analytic(st->dom, st->sp, &o.h0, NH_H0_T, &st->tk));
+  NH_CALL(nh_h0_analytic(st->dom, st->sp, &o.h0, NH_H0_VNL, &st->nl));
   NH_CALL(build_h0(ctx, st, &o));
   NH_CALL(report_sizes(ctx, st));
-  NH_CALL(write_sample(ctx, path, st, o.write_parts));
+  NH_CALL(write_h0(ctx, path, st, o.write_parts));
   return NH_OK;
 }
 
