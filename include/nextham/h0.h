@@ -116,6 +116,12 @@ typedef struct nh_h0_parts {
 nh_err nh_h0_analytic(const nh_domain *dom, const nh_h0_species *sp,
                       const nh_h0_opts *o, int parts, nh_h0_parts *out);
 void nh_h0_parts_destroy(nh_h0_parts *p);
+/* Collective. Adds one three-centre part (NH_H0_VNL or NH_H0_VLOC) into an
+ * existing matrix m on the same domain, e.g. T becoming H0, so that no
+ * second matrix is alive (task h0's memory peak). m must hold both (i, j, n)
+ * and (j, i, -n) as transposes on entry; it does afterwards. */
+nh_err nh_h0_analytic_add(const nh_domain *dom, const nh_h0_species *sp,
+                          const nh_h0_opts *o, int part, nh_mat *m);
 
 /* Task "h0" (docs/input.md): structure in, sample file with S and H0 out. */
 nh_err nh_task_h0(const nh_ctx *ctx, nh_toml *doc, const char *dir);

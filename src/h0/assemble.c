@@ -610,10 +610,15 @@ static nh_err create_mats(const nh_domain *dom, const nh_h0_species *sp,
                           int parts, nh_h0_parts *out) {
   int norb[NH_MAX_Z + 1];
   nh_basis_norb_table(sp->basis, norb);
-  if (parts & NH_H0_S) NH_CALL(nh_mat_create(dom, norb, "S", &out->S));
-  if (parts & NH_H0_T) NH_CALL(nh_mat_create(dom, norb, "T", &out->T));
-  if (parts & NH_H0_VNL) NH_CALL(nh_mat_create(dom, norb, "V_nl", &out->Vnl));
-  if (parts & NH_H0_VLOC) NH_CALL(nh_mat_create(dom, norb, "V_loc", &out->Vloc));
+  /* a part whose matrix is given (nh_h0_analytic_add) goes into it */
+  if ((parts & NH_H0_S) && !out->S)
+    NH_CALL(nh_mat_create(dom, norb, "S", &out->S));
+  if ((parts & NH_H0_T) && !out->T)
+    NH_CALL(nh_mat_create(dom, norb, "T", &out->T));
+  if ((parts & NH_H0_VNL) && !out->Vnl)
+    NH_CALL(nh_mat_create(dom, norb, "V_nl", &out->Vnl));
+  if ((parts & NH_H0_VLOC) && !out->Vloc)
+    NH_CALL(nh_mat_create(dom, norb, "V_loc", &out->Vloc));
   return NH_OK;
 }
 
@@ -634,13 +639,15 @@ static nh_err analytic_run(asm_ctx *c, int parts, const nh_h0_ranges *r,
   return NH_OK;
 }
 
-nh_err nh_h0_analytic(const nh_domain *dom, const nh_h0_species *sp,
-                      const nh_h0_opts *o, int parts, nh_h0_parts *out) {
+/* The driver of both entry points: matrices of out that are NULL are
+ * created (and destroyed again on failure), the others are added into. */
+static nh_err analytic(const nh_domain *dom, const nh_h0_species *sp,
+                       const nh_h0_opts *o, int parts, nh_h0_parts *out) {
   const nh_ctx *ctx = nh_domain_ctx(dom);
   asm_ctx c = {0};
   nh_h0_ranges r;
   nh_err err = NH_OK;
-  memset(out, 0, sizeof *out);
+  nh_h0_parts given = *out;
   NH_CHECK(o->eps > 0 && o->eps < 1, NH_ERR_ARG, "h0: eps %g not in (0, 1)",
            o->eps);
   NH_CALL_GOTO(asm_init(&c, dom, sp, o), done);
@@ -651,7 +658,10 @@ nh_err nh_h0_analytic(const nh_domain *dom, const nh_h0_species *sp,
                 "assembly needs", nh_domain_halo(dom), r.halo);
   char cuts[160] = "";
   if (r.rst_max > 0)
-    snprintf(cuts, sizeof cuts, "%s %.2f", (parts & NH_H0_T) ? "T" : "S",
+    snprintf(cuts, sizeof cuts, "%s %.2f",
+             (parts & NH_H0_S) && (parts & NH_H0_T) ? "S,T"
+             : (parts & NH_H0_T)                   ? "T"
+                                                   : "S",
              r.rst_max);
   if (r.rnl_max > 0)
     snprintf(cuts + strlen(cuts), sizeof cuts - strlen(cuts),
@@ -664,9 +674,35 @@ nh_err nh_h0_analytic(const nh_domain *dom, const nh_h0_species *sp,
   err = analytic_run(&c, parts, &r, out);
 done:
   err = nh_ctx_agree(ctx, err);
-  if (err) nh_h0_parts_destroy(out);
+  if (err) {
+    if (!given.S) nh_mat_destroy(&out->S);
+    if (!given.T) nh_mat_destroy(&out->T);
+    if (!given.Vnl) nh_mat_destroy(&out->Vnl);
+    if (!given.Vloc) nh_mat_destroy(&out->Vloc);
+  }
   nh_free(&c.rt);
   asm_free(&c);
   NH_CALL(err);
+  return NH_OK;
+}
+
+nh_err nh_h0_analytic(const nh_domain *dom, const nh_h0_species *sp,
+                      const nh_h0_opts *o, int parts, nh_h0_parts *out) {
+  memset(out, 0, sizeof *out);
+  NH_CALL(analytic(dom, sp, o, parts, out));
+  return NH_OK;
+}
+
+nh_err nh_h0_analytic_add(const nh_domain *dom, const nh_h0_species *sp,
+                          const nh_h0_opts *o, int part, nh_mat *m) {
+  NH_CHECK(part == NH_H0_VNL || part == NH_H0_VLOC, NH_ERR_ARG,
+           "nh_h0_analytic_add: part must be NH_H0_VNL or NH_H0_VLOC, not %d",
+           part);
+  nh_h0_parts p = {0};
+  if (part == NH_H0_VNL)
+    p.Vnl = m;
+  else
+    p.Vloc = m;
+  NH_CALL(analytic(dom, sp, o, part, &p));
   return NH_OK;
 }

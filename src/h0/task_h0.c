@@ -117,7 +117,7 @@ typedef struct h0_state {
   nh_domain *dom;
   nh_h0_parts parts; /* S */
   nh_h0_parts tk;    /* T, computed after S is written and freed */
-  nh_h0_parts nl;    /* V_nl */
+  nh_h0_parts nl;    /* V_nl, only with write_parts */
   nh_mat *H0;
   int64_t nblk, nval; /* size of S, for the report */
   nh_sample_writer *w;
@@ -169,14 +169,15 @@ static nh_err report_sizes(const nh_ctx *ctx, const h0_state *st) {
 
 /* H0 = T + V_nl + the grid part sum_a V_na,a + V_xc[rho0] (nextham/grid.h). */
 static nh_err build_h0(const nh_ctx *ctx, h0_state *st, const h0_task_opts *o) {
-  if (o->write_parts) {
+  if (o->write_parts) { /* T and V_nl are kept for the file */
+    NH_CALL(nh_h0_analytic(st->dom, st->sp, &o->h0, NH_H0_VNL, &st->nl));
     NH_CALL(nh_mat_duplicate(st->tk.T, 1, "H0", &st->H0));
-  } else { /* T becomes H0: one matrix less at the peak */
+    NH_CALL(nh_mat_axpy(st->H0, 1.0, st->nl.Vnl));
+  } else { /* T becomes H0 and V_nl goes straight into it: one matrix */
     st->H0 = st->tk.T;
     st->tk.T = NULL;
+    NH_CALL(nh_h0_analytic_add(st->dom, st->sp, &o->h0, NH_H0_VNL, st->H0));
   }
-  NH_CALL(nh_mat_axpy(st->H0, 1.0, st->nl.Vnl));
-  if (!o->write_parts) nh_mat_destroy(&st->nl.Vnl);
   const nh_atom *atom[NH_MAX_Z + 1];
   const nh_gth *gth[NH_MAX_Z + 1];
   for (int z = 0; z <= NH_MAX_Z; z++) {
@@ -257,12 +258,12 @@ static nh_err h0_run(const nh_ctx *ctx, nh_toml *doc, const char *dir,
   nh_timer_start("distribution");
   NH_CALL(nh_domain_create(ctx, st->s, NULL, halo, &st->dom));
   nh_timer_stop("distribution");
-  /* one matrix at a time (S is written and freed before T is built): the
-   * peak is then one matrix with its assembly buffers, or H0 in the grid */
+  /* one matrix at a time (S is written and freed before T is built, V_nl
+   * and the grid part go into T = H0): the peak is one matrix with its
+   * assembly buffers */
   NH_CALL(nh_h0_analytic(st->dom, st->sp, &o.h0, NH_H0_S, &st->parts));
   NH_CALL(write_s(ctx, path, st));
   NH_CALL(nh_h0_analytic(st->dom, st->sp, &o.h0, NH_H0_T, &st->tk));
-  NH_CALL(nh_h0_analytic(st->dom, st->sp, &o.h0, NH_H0_VNL, &st->nl));
   NH_CALL(build_h0(ctx, st, &o));
   NH_CALL(report_sizes(ctx, st));
   NH_CALL(write_h0(ctx, path, st, o.write_parts));
