@@ -253,40 +253,104 @@ static int lexsign(const int n[3]) {
   return 0;
 }
 
-/* Puts a block and its transpose partner: (i, j, n) = blk locally (i is
- * owned), (j, i, -n) = blk^T to the owner of j. */
-static nh_err put_pair(nh_mat *m, int64_t i, int64_t j, const int n[3],
-                       double *blk, int ni, int nj, double *tmp) {
-  NH_CALL(nh_mat_set_block(m, i, j, n, blk));
-  if (i == j && !lexsign(n)) return NH_OK;
-  int mn[3] = {-n[0], -n[1], -n[2]};
-  transpose(blk, ni, nj, tmp);
-  if (nh_domain_local_index(nh_mat_domain(m), j) >= 0)
-    NH_CALL(nh_mat_set_block(m, j, i, mn, tmp));
-  else
-    NH_CALL(nh_mat_set_remote(m, j, i, mn, tmp));
-  return NH_OK;
-}
-
 /* ---------------------------------------------------------------------------
- * S and T: each unordered pair once, on the owner of its first atom; the
- * partner (j, i, -n) is the exact transpose.
+ * S and T: every block (i, j, n) on the owner of i, integrated in the
+ * canonical orientation of its pair; the partner (j, i, -n) is the exact
+ * transpose.
  * ------------------------------------------------------------------------- */
 
-/* The orientation of a pair that is computed: a checkerboard (i < j when
- * i + j is even, i > j when odd, as CP2K's) spreads the pairs across a
- * domain boundary evenly over both owners; i = j takes n >= 0. */
+/* The orientation of a pair that is integrated: a checkerboard (i < j when
+ * i + j is even, i > j when odd, as CP2K's); i = j takes n >= 0. */
 static int canonical(const nh_pair *q) {
   if (q->i == q->j) return lexsign(q->n) >= 0;
   return ((q->i + q->j) % 2 == 0) == (q->i < q->j);
 }
+/* Positions as the domain's owners compute them: tau of every atom (the
+ * owner's CP2K-wrapped value, also for ghosts), found by global index, and
+ * the image position tau + n.A with the domain's own formula. Both owners
+ * of a pair across a domain boundary then integrate it with bitwise the
+ * same displacement. */
+typedef struct tau_table {
+  double (*tau)[3];
+  nh_hmap index; /* gid -> row of tau */
+  double lat[3][3];
+} tau_table;
+
+static void tau_free(tau_table *t) {
+  nh_free(&t->tau);
+  nh_hmap_free(&t->index);
+}
+
+static nh_err tau_init(const nh_domain *dom, tau_table *t) {
+  const nh_atoms *at = nh_domain_atoms(dom);
+  int64_t nat = at->nlocal + at->nghost;
+  int pbc[3];
+  memset(t, 0, sizeof *t);
+  nh_domain_lattice(dom, t->lat, pbc);
+  NH_CALL(nh_calloc((size_t)nat + 1, sizeof *t->tau, &t->tau));
+  for (int64_t k = 0; k < at->nlocal; k++)
+    memcpy(t->tau[k], at->x[k], sizeof t->tau[k]);
+  NH_CALL(nh_domain_forward(dom, &t->tau[0][0], 3));
+  NH_CALL(nh_hmap_init(&t->index, (size_t)nat));
+  for (int64_t k = nat - 1; k >= 0; k--) /* the first entry of a gid wins */
+    NH_CALL(nh_hmap_put(&t->index, (uint64_t)at->gid[k], 0, k));
+  return NH_OK;
+}
+
+/* d = (tau_j + n.A) - tau_i, as the neighbour list computes it. */
+static void tau_disp(const tau_table *t, int64_t i, int64_t j, const int n[3],
+                     double d[3]) {
+  const double *ti = t->tau[nh_hmap_get(&t->index, (uint64_t)i, 0)],
+               *tj = t->tau[nh_hmap_get(&t->index, (uint64_t)j, 0)];
+  for (int c = 0; c < 3; c++)
+    d[c] = (tj[c] + (n[0] * t->lat[0][c] + n[1] * t->lat[1][c] +
+                     n[2] * t->lat[2][c])) - ti[c];
+}
+
+/* The S and T blocks of pair q (row atom owned here) into b1, b2. Only the
+ * canonical orientation is integrated, with the displacement its own
+ * owner uses; the other is its transpose. The partners (i, j, n) and
+ * (j, i, -n), stored by the owners of i and j, are then exact transposes
+ * and no block is sent (a pair across a domain boundary is integrated by
+ * both owners). */
+static nh_err st_block(asm_ctx *c, const tau_table *t, int ops,
+                       const nh_pair *q, int zi, int zj) {
+  const double zero[3] = {0, 0, 0};
+  int ni = norb_z(c, zi), nj = norb_z(c, zj);
+  if (canonical(q)) {
+    NH_CALL(nh_int_atoms(c->w, ops, c->sp->shell[zi],
+                         c->sp->basis->elem[zi]->nshell, zero,
+                         c->sp->shell[zj], c->sp->basis->elem[zj]->nshell,
+                         q->d, c->o->screen, c->b1, c->b2, nj));
+    if (q->i == q->j && !lexsign(q->n)) {
+      symmetrise(c->b1, ni);
+      symmetrise(c->b2, ni);
+    }
+    return NH_OK;
+  }
+  const int mn[3] = {-q->n[0], -q->n[1], -q->n[2]};
+  double d[3];
+  tau_disp(t, q->j, q->i, mn, d);
+  NH_CALL(nh_int_atoms(c->w, ops, c->sp->shell[zj],
+                       c->sp->basis->elem[zj]->nshell, zero, c->sp->shell[zi],
+                       c->sp->basis->elem[zi]->nshell, d, c->o->screen, c->b3,
+                       c->b2, ni));
+  transpose(c->b3, nj, ni, c->b1);
+  if (ops & NH_INT_KINETIC) {
+    memcpy(c->b3, c->b2, (size_t)ni * nj * sizeof *c->b3);
+    transpose(c->b3, nj, ni, c->b2);
+  }
+  return NH_OK;
+}
+
 static nh_err part_st(asm_ctx *c, nh_mat *S, nh_mat *T, double rcut) {
   nh_neighbors *nl = NULL;
+  tau_table tt = {0};
   nh_err err = NH_OK;
   int ops = (S ? NH_INT_OVERLAP : 0) | (T ? NH_INT_KINETIC : 0);
-  const double zero[3] = {0, 0, 0};
   double wall0 = nh_wtime(), cpu0 = cpu_seconds(), nblk = 0;
   nh_timer_start("S,T");
+  NH_CALL_GOTO(tau_init(c->dom, &tt), done);
   NH_CALL_GOTO(nh_domain_neighbors(c->dom, rcut, 1, &nl), done);
   nh_progress pr;
   nh_progress_start(&pr, c->ctx, "S, T blocks", (long)nl->npairs);
@@ -295,23 +359,14 @@ static nh_err part_st(asm_ctx *c, nh_mat *S, nh_mat *T, double rcut) {
     if (p % 4096 == 0) nh_progress_update(&pr, (long)p);
     int zi = zof(c, q->i), zj = zof(c, q->j);
     if (q->r >= c->rt->rst[zi][zj]) continue;
-    if (!canonical(q)) continue;
-    int ni = norb_z(c, zi), nj = norb_z(c, zj);
-    NH_CALL_GOTO(nh_int_atoms(c->w, ops, c->sp->shell[zi],
-                              c->sp->basis->elem[zi]->nshell, zero,
-                              c->sp->shell[zj], c->sp->basis->elem[zj]->nshell,
-                              q->d, c->o->screen, c->b1, c->b2, nj),
-                 done);
-    if (q->i == q->j && !lexsign(q->n)) {
-      symmetrise(c->b1, ni);
-      symmetrise(c->b2, ni);
-    }
+    NH_CALL_GOTO(st_block(c, &tt, ops, q, zi, zj), done);
     nblk++;
-    if (S) NH_CALL_GOTO(put_pair(S, q->i, q->j, q->n, c->b1, ni, nj, c->b3), done);
-    if (T) NH_CALL_GOTO(put_pair(T, q->i, q->j, q->n, c->b2, ni, nj, c->b3), done);
+    if (S) NH_CALL_GOTO(nh_mat_set_block(S, q->i, q->j, q->n, c->b1), done);
+    if (T) NH_CALL_GOTO(nh_mat_set_block(T, q->i, q->j, q->n, c->b2), done);
   }
   nh_progress_finish(&pr);
 done:
+  tau_free(&tt);
   nh_neighbors_destroy(&nl);
   nh_timer_stop("S,T");
   err = nh_ctx_agree(c->ctx, err);
