@@ -12,6 +12,7 @@
 #           `flock /work/bigmem.lock` (more than 3 GiB in total).
 # Usage: benchmarks/run-h0.sh BUILDDIR LOGFILE [compare|scaling|all]
 # Env: NP (ranks, 2), H0_EXTRA (extra TOML lines for [h0], e.g. "eps = 1e-8"),
+#      GRID_EXTRA (TOML lines for a [grid] table, e.g. 'scheme = "hybrid"'),
 #      SCALING_SIZES, COMPARE ("si64 si216 graphene128"), WORK (scratch dir).
 # Wall time and CPU time (user + sys of all ranks, /usr/bin/time) are given
 # for both programs, and the load average before and after each run.
@@ -80,6 +81,8 @@ file = "$name.poscar"
 [h0]
 output = "$name-h0.h5"
 ${H0_EXTRA:-}
+[grid]
+${GRID_EXTRA:-}
 EOF
   l0=$(load)
   (cd "$work" && $lock /usr/bin/time -f "TIME %e %U %S %M" $mpi \

@@ -27,7 +27,7 @@
 #include "nextham/mat.h"
 #include "nextham/toml.h"
 
-enum { NH_GRID_ATOMIC = 0, NH_GRID_UNIFORM = 1 };
+enum { NH_GRID_ATOMIC = 0, NH_GRID_UNIFORM = 1, NH_GRID_HYBRID = 2 };
 
 typedef struct nh_grid_opts {
   /* Target error per matrix element, Hartree (default 0.1 meV). It sets

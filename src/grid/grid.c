@@ -44,10 +44,11 @@ nh_err nh_grid_opts_from_toml(const nh_toml *doc, nh_toml_val *tbl,
                              sizeof scheme));
   NH_CALL(nh_toml_get_int(tbl, "radial", 0, &nr));
   NH_CALL(nh_toml_get_int(tbl, "angular", 0, &nt));
-  NH_CHECK(!strcmp(scheme, "atomic") || !strcmp(scheme, "uniform"),
+  NH_CHECK(!strcmp(scheme, "atomic") || !strcmp(scheme, "uniform") ||
+               !strcmp(scheme, "hybrid"),
            NH_ERR_INPUT,
-           "%s:%d: key '%s.scheme' must be \"atomic\" or \"uniform\", got "
-           "\"%s\"",
+           "%s:%d: key '%s.scheme' must be \"atomic\", \"uniform\" or "
+           "\"hybrid\", got \"%s\"",
            f, key_line(tbl, "scheme"), path, scheme);
   NH_CHECK(nr == 0 || (nr >= 10 && nr <= 1000), NH_ERR_INPUT,
            "%s:%d: key '%s.radial' must be 0 (from the accuracy) or in "
@@ -70,7 +71,9 @@ nh_err nh_grid_opts_from_toml(const nh_toml *doc, nh_toml_val *tbl,
   o->accuracy = acc / NH_HARTREE_EV;
   o->spacing = h / NH_BOHR_ANGSTROM;
   o->batch = (int)bs;
-  o->scheme = strcmp(scheme, "atomic") ? NH_GRID_UNIFORM : NH_GRID_ATOMIC;
+  o->scheme = !strcmp(scheme, "atomic")    ? NH_GRID_ATOMIC
+              : !strcmp(scheme, "uniform") ? NH_GRID_UNIFORM
+                                           : NH_GRID_HYBRID;
   o->radial = (int)nr;
   o->angular = (int)nt;
   return NH_OK;
@@ -108,7 +111,11 @@ double grid_spacing(const nh_basis *b,
     for (int s = 0; eb && s < eb->nshell; s++)
       for (int p = 0; p < eb->shells[s].nprim; p++)
         zmax = fmax(zmax, eb->shells[s].exps[p]);
-    if (eb && sp && sp[z] && (terms & NH_GRID_VNA))
+    /* hybrid: the uniform part also carries the switches of V_xc, which
+     * vary on the scale of the potential's core */
+    int sharp = o->scheme == NH_GRID_HYBRID ? NH_GRID_VNA | NH_GRID_VXC
+                                            : NH_GRID_VNA;
+    if (eb && sp && sp[z] && (terms & sharp))
       av = fmax(av, species_alpha(sp[z]));
   }
   double lg = log(100.0 / o->accuracy);
@@ -141,7 +148,10 @@ double nh_grid_halo(const nh_basis *b,
            1e-6;
   }
   double h = grid_spacing(b, sp, 0, o); /* the coarsest: largest batches */
-  return rf + fmax(rf, rv) + 3.0 * o->batch * h + 1e-6;
+  double halo = rf + fmax(rf, rv) + 3.0 * o->batch * h + 1e-6;
+  if (o->scheme == NH_GRID_HYBRID) /* sphere batches */
+    halo = fmax(halo, GRID_HYB_R2MAX + GRID_HBMAX + fmax(rf, rv) + 1e-6);
+  return halo;
 }
 
 void grid_setup_destroy(grid_setup **g) {
@@ -152,6 +162,7 @@ void grid_setup_destroy(grid_setup **g) {
   nh_free(&(*g)->s);
   nh_free(&(*g)->bstart);
   nh_free(&(*g)->bnext);
+  nh_free(&(*g)->hyb_r2a);
   grid_atomic_free(&(*g)->ag);
   grid_xc_end(*g);
   nh_free(g);
@@ -246,6 +257,62 @@ static nh_err setup_elements(const nh_basis *b, const nh_grid_opts *o,
   return NH_OK;
 }
 
+/* The largest step of the uniform grid. */
+static double grid_step(const grid_setup *g) {
+  double h = 0;
+  for (int d = 0; d < 3; d++)
+    h = fmax(h, sqrt(g->metric[d][d]) / g->n[d]);
+  return h;
+}
+
+/* Hybrid scheme: r1 per element, r2 per atom. A sphere must stay out of
+ * its neighbours' cores (r2_a <= R_ab - r1_b, where V_xc is not smooth
+ * and the functions are sharp) and below GRID_HYB_R2MAX; its switch needs
+ * GRID_HYB_WIDTH uniform steps. Where the neighbours leave less room, the
+ * uniform grid is refined for all (the smallest room over all atoms, the
+ * same on every rank). */
+static nh_err hybrid_radii(grid_setup *g) {
+  const nh_atoms *at = g->at;
+  int64_t *near = NULL, nn = 0, cap = 0;
+  double r1max = 0, minroom = HUGE_VAL, gmin;
+  for (int z = 1; z <= NH_MAX_Z; z++)
+    if (g->el[z]) {
+      const nh_grid_species *spz = g->sp ? g->sp[z] : NULL;
+      g->hyb_r1[z] = grid_hybrid_r1(spz, spz ? species_alpha(spz) : 0);
+      r1max = fmax(r1max, g->hyb_r1[z]);
+    }
+  NH_CALL(nh_malloc((size_t)(g->nat + 1) * sizeof *g->hyb_r2a, &g->hyb_r2a));
+  for (int64_t a = 0; a < g->nat; a++) {
+    double r1 = g->hyb_r1[at->z[a]], room = GRID_HYB_R2MAX - r1;
+    nn = 0;
+    NH_CALL(grid_atoms_near(g, at->x[a], GRID_HYB_R2MAX + r1max, &near, &nn,
+                            &cap));
+    for (int64_t q = 0; q < nn; q++) {
+      const double *y = at->x[near[q]];
+      double d = sqrt((y[0] - at->x[a][0]) * (y[0] - at->x[a][0]) +
+                      (y[1] - at->x[a][1]) * (y[1] - at->x[a][1]) +
+                      (y[2] - at->x[a][2]) * (y[2] - at->x[a][2]));
+      if (near[q] != a)
+        room = fmin(room, d - g->hyb_r1[at->z[near[q]]] - r1);
+    }
+    g->hyb_r2a[a] = room; /* for now */
+    if (a < at->nlocal)
+      minroom = fmin(minroom, room);
+  }
+  nh_free(&near);
+  NH_MPI(MPI_Allreduce(&minroom, &gmin, 1, MPI_DOUBLE, MPI_MIN, g->ctx->comm));
+  NH_CHECK(gmin > 0, NH_ERR_INPUT,
+           "grid: atoms closer than the sum of their core radii (room %.3f "
+           "bohr): scheme \"hybrid\" cannot be used, use \"atomic\"",
+           gmin);
+  if (grid_step(g) * GRID_HYB_WIDTH > gmin)
+    grid_dims(g, gmin / GRID_HYB_WIDTH);
+  double w = grid_step(g) * GRID_HYB_WIDTH;
+  for (int64_t a = 0; a < g->nat; a++)
+    g->hyb_r2a[a] = g->hyb_r1[at->z[a]] + fmin(w, g->hyb_r2a[a]);
+  return NH_OK;
+}
+
 nh_err grid_setup_create(const nh_domain *dom, const nh_basis *b,
                          const nh_grid_species *const sp[NH_MAX_Z + 1],
                          int terms, const nh_grid_opts *o, grid_setup **out) {
@@ -285,12 +352,19 @@ nh_err grid_setup_create(const nh_domain *dom, const nh_basis *b,
     grid_dims(g, grid_spacing(b, sp, terms, o));
     need = g->rf + fmax(g->rf, g->rv) + 2 * g->hd;
   }
+  if (g->scheme == NH_GRID_HYBRID) {
+    NH_CALL_GOTO(grid_sphere_init(&g->ag, o), fail);
+    g->ag.hbmax = GRID_HBMAX;
+    need = fmax(need, GRID_HYB_R2MAX + g->ag.hbmax + fmax(g->rf, g->rv));
+  }
   NH_CHECK_GOTO(nh_domain_halo(dom) >= need, fail, NH_ERR_ARG,
                 "grid: the domain's halo %.3f bohr is narrower than the "
                 "%.3f bohr the grid needs (nh_grid_halo)",
                 nh_domain_halo(dom), need);
-  g->bin = fmax(g->rf, g->rv) + g->hd;
+  g->bin = fmax(g->rf, g->rv) + fmax(g->hd, g->ag.hbmax);
   NH_CALL_GOTO(grid_bins(g), fail);
+  if (g->scheme == NH_GRID_HYBRID)
+    NH_CALL_GOTO(hybrid_radii(g), fail);
   NH_CALL_GOTO(grid_frac(dom, g), fail);
   if (terms & NH_GRID_VXC)
     NH_CALL_GOTO(grid_xc_init(g), fail);
@@ -350,6 +424,39 @@ static int batch_owned(const grid_setup *g, const int bidx[3],
   return best >= 0 && best < g->at->nlocal && dbest <= reach * reach;
 }
 
+/* Hybrid scheme: the uniform weights times 1 - sum_a h_a; points of
+ * weight 0 (inside an r1) are dropped. cand: atoms within g->bin of the
+ * batch centre (all atoms within their r2 of a point are among them). */
+static nh_err hybrid_weights(const grid_setup *g, const grid_batch *cand,
+                             grid_batch *bt, int64_t **near, int64_t *cap) {
+  int64_t nn = 0;
+  for (int64_t q = 0; q < cand->ncand; q++) {
+    int64_t a = cand->cand[q];
+    const double *x = g->at->x[a];
+    double d[3] = {x[0] - bt->c[0], x[1] - bt->c[1], x[2] - bt->c[2]},
+           lim = g->hyb_r2a[a] + bt->hd;
+    if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] >= lim * lim)
+      continue;
+    if (nn == *cap) {
+      *cap = *cap ? 2 * *cap : 16;
+      NH_CALL(nh_realloc((size_t)*cap * sizeof **near, near));
+    }
+    (*near)[nn++] = a;
+  }
+  if (!nn)
+    return NH_OK;
+  int m = 0;
+  for (int p = 0; p < bt->np; p++) {
+    double w = bt->w[p] * grid_hybrid_rest(g, bt->r[p], *near, nn);
+    if (w == 0)
+      continue;
+    memmove(bt->r[m], bt->r[p], sizeof bt->r[m]);
+    bt->w[m++] = w;
+  }
+  bt->np = m;
+  return NH_OK;
+}
+
 /* Points, weights, centre and radius of uniform batch bidx into bt. */
 static void uniform_points(const grid_setup *g, const int bidx[3],
                            grid_batch *bt) {
@@ -376,6 +483,7 @@ static nh_err uniform_for_batches(grid_setup *g, grid_batch *bt,
   nh_err err = NH_OK;
   double lo[3], hi[3], reach = g->rf + g->hd;
   grid_batch probe;
+  int64_t *near = NULL, capnear = 0;
   memset(&probe, 0, sizeof probe);
   *nbatch = 0;
   if (!g->at->nlocal)
@@ -418,11 +526,16 @@ static nh_err uniform_for_batches(grid_setup *g, grid_batch *bt,
         if (!batch_owned(g, bidx, &probe))
           continue;
         uniform_points(g, bidx, bt);
+        if (g->scheme == NH_GRID_HYBRID)
+          NH_CALL_GOTO(hybrid_weights(g, &probe, bt, &near, &capnear), out);
+        if (!bt->np)
+          continue;
         NH_CALL_GOTO(fn(g, bt, arg), out);
         (*nbatch)++;
       }
 out:
   nh_free(&probe.cand);
+  nh_free(&near);
   return err;
 }
 
@@ -431,7 +544,13 @@ nh_err grid_for_batches(grid_setup *g, grid_batch *bt, grid_batch_fn fn,
   if (g->scheme == NH_GRID_ATOMIC)
     return grid_atomic_for_batches(g, bt, fn, arg, nbatch);
   NH_CALL(grid_batch_points(bt, g->np));
-  return uniform_for_batches(g, bt, fn, arg, nbatch);
+  NH_CALL(uniform_for_batches(g, bt, fn, arg, nbatch));
+  if (g->scheme == NH_GRID_HYBRID) { /* + the spheres of the owned atoms */
+    int64_t ns = 0;
+    NH_CALL(grid_sphere_for_batches(g, bt, fn, arg, &ns));
+    *nbatch += ns;
+  }
+  return NH_OK;
 }
 
 /* ---------------------------------------------------------------------------

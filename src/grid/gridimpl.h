@@ -66,8 +66,11 @@ typedef struct grid_setup {
   double eps_func;   /* shells: skip if bound below                */
   double rf, rv;     /* largest basis / potential radius           */
   int terms;
-  int scheme;        /* NH_GRID_ATOMIC or NH_GRID_UNIFORM */
-  grid_atomic ag;    /* the atomic scheme's rules          */
+  int scheme;        /* NH_GRID_ATOMIC, NH_GRID_UNIFORM or NH_GRID_HYBRID */
+  grid_atomic ag;    /* the atomic scheme's rules; hybrid: the spheres'
+                        (shell radii and weights of a unit sphere)   */
+  double hyb_r1[NH_MAX_Z + 1]; /* hybrid: inner switch radius per element */
+  double *hyb_r2a;             /* hybrid: outer radius per table atom     */
   grid_elem *el[NH_MAX_Z + 1];
   const nh_grid_species *const *sp;
   grid_cart cart;
@@ -166,6 +169,25 @@ double grid_atomic_partition(const grid_setup *g, int64_t a, const double r[3],
  * *list (capacity *cap, count *n). */
 nh_err grid_atoms_near(const grid_setup *g, const double x[3], double rad,
                        int64_t **list, int64_t *n, int64_t *cap);
+
+/* Hybrid scheme (atomic.c): the switch h(r), 1 for r <= r1, 0 for
+ * r >= r2, a degree-7 smoothstep (C3) in between. */
+#define GRID_HYB_R2MAX 3.5 /* bohr: no element's r2 is larger */
+double grid_hybrid_switch(double r, double r1, double r2);
+#define GRID_HYB_WIDTH 6.0 /* r2 - r1 in uniform grid steps */
+/* r1 of an element with species sp (may be NULL) whose potential has
+ * exponent alpha (bohr^-2; 0: unknown). */
+double grid_hybrid_r1(const nh_grid_species *sp, double alpha);
+/* The sphere rule for options o (a unit sphere: radii scale with r2). */
+nh_err grid_sphere_init(grid_atomic *ag, const nh_grid_opts *o);
+/* Calls fn for every batch of the spheres of the atoms owned here. */
+nh_err grid_sphere_for_batches(grid_setup *g, grid_batch *bt, grid_batch_fn fn,
+                               void *arg, int64_t *nbatch);
+/* 1 - sum_a h_a(|r - x_a|) over the atoms near[0..nnear) (table indices;
+ * all atoms within their r2 of r must be among them): the uniform grid's
+ * share. */
+double grid_hybrid_rest(const grid_setup *g, const double r[3],
+                        const int64_t *near, int64_t nnear);
 
 /* batch.c */
 nh_err grid_elem_prepare(const nh_element_basis *eb, double eps_func,

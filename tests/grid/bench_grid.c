@@ -3,14 +3,17 @@
  *
  *   bench_grid si NC [ACC_EV]    Si diamond, NC^3 conventional cells: time
  *                                per atom of nh_grid_h0_add
+ *   bench_grid graphene NC [ACC_EV]  graphene (a = 2.46 Å, 15 Å between
+ *                                layers), NC x NC primitive cells, the same
+ *   bench_grid conv graphene     conv on the graphene primitive cell
  *   bench_grid conv WHAT [H]     WHAT = h2o or si8: max |V(acc) - V(ref)|
  *                                for accuracies 1e-2..1e-5 eV against a
  *                                reference at 1e-7 eV with spacing H bohr
  *                                (default 0.2)
  *                                WHAT = si2: the primitive cell
  * Environment: NH_GRID_BATCH = points per batch edge; NH_GRID_TERMS = 1
- * (V_na), 2 (V_xc) or 3 (both, default); NH_GRID_SCHEME = atomic or
- * uniform; NH_GRID_RADIAL, NH_GRID_ANGULAR = atomic sizes;
+ * (V_na), 2 (V_xc) or 3 (both, default); NH_GRID_SCHEME = atomic,
+ * uniform or hybrid; NH_GRID_RADIAL, NH_GRID_ANGULAR = atomic sizes;
  * NH_GRID_HLIST = "h1 h2 ..." (bohr): conv runs these spacings instead of
  * the accuracies; NH_GRID_REF = "N n": the conv reference is the atomic
  * grid N x n; NH_GRID_LEVELS = "N:n N:n ...": conv runs these atomic
@@ -51,6 +54,27 @@ static nh_structure *diamond(int nc) {
   return s;
 }
 
+/* Graphene, nc x nc primitive cells (a = 2.46 Å), layers 15 Å apart
+ * (the cell of benchmarks/run-h0.sh). */
+static nh_structure *graphene(int nc) {
+  nh_structure *s = NULL;
+  double a = 2.46 / NH_BOHR_ANGSTROM, c = 15.0 / NH_BOHR_ANGSTROM;
+  double lat[3][3] = {{a, 0, 0}, {-0.5 * a, 0.5 * sqrt(3.0) * a, 0}, {0, 0, c}};
+  CHECK(nh_structure_create(2 * nc * nc, &s));
+  for (int d = 0; d < 3; d++)
+    for (int k = 0; k < 3; k++)
+      s->lattice[d][k] = (d < 2 ? nc : 1) * lat[d][k];
+  for (int i = 0, n = 0; i < nc; i++)
+    for (int j = 0; j < nc; j++)
+      for (int b = 0; b < 2; b++, n++) {
+        double f[2] = {i + (b ? 2.0 : 1.0) / 3, j + (b ? 1.0 : 2.0) / 3};
+        for (int d = 0; d < 3; d++)
+          s->pos[n][d] = f[0] * lat[0][d] + f[1] * lat[1][d] + 0.5 * lat[2][d];
+        s->z[n] = 6;
+      }
+  return s;
+}
+
 static nh_structure *h2o(void) {
   static const double x[3][3] = {
       {0, 0, 0.1173}, {0, 0.7572, -0.4692}, {0, -0.7572, -0.4692}};
@@ -80,9 +104,11 @@ static void run(const nh_ctx *ctx, const nh_structure *s, const nh_basis *b,
   o.spacing = h;
   if (getenv("NH_GRID_BATCH"))
     o.batch = atoi(getenv("NH_GRID_BATCH"));
-  if (getenv("NH_GRID_SCHEME"))
-    o.scheme = strcmp(getenv("NH_GRID_SCHEME"), "uniform") ? NH_GRID_ATOMIC
-                                                           : NH_GRID_UNIFORM;
+  const char *sch = getenv("NH_GRID_SCHEME");
+  if (sch)
+    o.scheme = !strcmp(sch, "uniform")  ? NH_GRID_UNIFORM
+               : !strcmp(sch, "hybrid") ? NH_GRID_HYBRID
+                                        : NH_GRID_ATOMIC;
   if (getenv("NH_GRID_RADIAL"))
     o.radial = atoi(getenv("NH_GRID_RADIAL"));
   if (getenv("NH_GRID_ANGULAR"))
@@ -140,19 +166,20 @@ int main(int argc, char **argv) {
   CHECK(nh_ctx_init(MPI_COMM_WORLD, &ctx));
   nh_basis *b = NULL;
   CHECK(nh_basis_create(&b));
-  if (argc >= 3 && !strcmp(argv[1], "si")) {
-    element(b, 14, "GTH-PBE-q4");
-    nh_structure *s = diamond(atoi(argv[2]));
+  if (argc >= 3 && (!strcmp(argv[1], "si") || !strcmp(argv[1], "graphene"))) {
+    int si = !strcmp(argv[1], "si");
+    element(b, si ? 14 : 6, "GTH-PBE-q4");
+    nh_structure *s = si ? diamond(atoi(argv[2])) : graphene(atoi(argv[2]));
     double acc = argc > 3 ? atof(argv[3]) : 1e-4;
     nh_domain *dom;
     nh_mat *m;
     nh_grid_stats st;
     run(&ctx, s, b, acc, 0, &dom, &m, &st);
     if (!ctx.rank)
-      printf("Si%d  ranks %d  accuracy %.0e eV  h %.4f bohr  grid %dx%dx%d  "
+      printf("%s%d  ranks %d  accuracy %.0e eV  h %.4f bohr  grid %dx%dx%d  "
              "%lld batches  %lld points  wall %.2f s  CPU (rank 0) %.2f s  %.1f ms CPU "
              "per atom per rank\n",
-             s->natoms, ctx.size, acc, st.spacing, st.n[0], st.n[1], st.n[2],
+             si ? "Si" : "C", s->natoms, ctx.size, acc, st.spacing, st.n[0], st.n[1], st.n[2],
              (long long)st.nbatches, (long long)st.npoints, st.seconds, CPU,
              1e3 * CPU * ctx.size / s->natoms);
     nh_mat_destroy(&m);
@@ -165,6 +192,9 @@ int main(int argc, char **argv) {
       element(b, 8, "GTH-PBE-q6");
       element(b, 1, "GTH-PBE-q1");
       s = h2o();
+    } else if (!strcmp(argv[2], "graphene")) {
+      element(b, 6, "GTH-PBE-q4");
+      s = graphene(1);
     } else {
       element(b, 14, "GTH-PBE-q4");
       s = diamond(1);

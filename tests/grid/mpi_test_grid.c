@@ -54,6 +54,10 @@ static void species_init(void) {
     SP[z[k]].vna = (nh_grid_fn){g_vna, g[k], rv};
     SPP[z[k]] = &SP[z[k]];
   }
+  /* Si: a potential exponent as for a GTH rloc of 0.41 bohr (the hybrid
+   * scheme's core radius r1 = 2.5 rloc = 1.02 bohr; the others estimate it
+   * from V: 1/rl^2) */
+  SP[14].alpha = 3.0;
 }
 
 static nh_basis *basis(void) {
@@ -156,7 +160,8 @@ static void image_pos(const nh_structure *s, const double (*tau)[3], int64_t j,
 }
 
 /* The analytic block of (i, j, n): S if gaussv is 0, else the Gaussian
- * potentials of all atoms (non-periodic structures only). */
+ * potentials of all atoms and their periodic images within 16 bohr of
+ * both atoms (the potentials are below 1e-50 there). */
 static void ref_block(const nh_structure *s, const double (*tau)[3],
                       const ashells *as, nh_int_work *w, const nh_block_key *k,
                       int gaussv, double *out) {
@@ -175,6 +180,9 @@ static void ref_block(const nh_structure *s, const double (*tau)[3],
   for (int t = 0; t < as->n[zi]; t++)
     nr += 2 * as->sh[zi][t].l + 1;
   memset(out, 0, (size_t)nr * nc * sizeof *out);
+  int nmax[3];
+  for (int d = 0; d < 3; d++)
+    nmax[d] = s->pbc[d] ? 4 : 0;
   for (int c = 0; c < s->natoms; c++) {
     const gauss *g = SP[s->z[c]].vna.data;
     nh_gth pp;
@@ -182,9 +190,22 @@ static void ref_block(const nh_structure *s, const double (*tau)[3],
     pp.rloc = g->rl;
     pp.nloc = 1;
     pp.cloc[0] = g->c;
-    assert_nh_ok(nh_int_gth_loc_add(w, &pp, tau[c], as->sh[zi], as->n[zi],
-                                    tau[k->i], as->sh[zj], as->n[zj], rb, out,
-                                    nc));
+    int m[3];
+    for (m[0] = -nmax[0]; m[0] <= nmax[0]; m[0]++)
+      for (m[1] = -nmax[1]; m[1] <= nmax[1]; m[1]++)
+        for (m[2] = -nmax[2]; m[2] <= nmax[2]; m[2]++) {
+          double xc[3], da = 0, db = 0;
+          image_pos(s, tau, c, m, xc);
+          for (int d = 0; d < 3; d++) {
+            da += (xc[d] - tau[k->i][d]) * (xc[d] - tau[k->i][d]);
+            db += (xc[d] - rb[d]) * (xc[d] - rb[d]);
+          }
+          if (da > 256 || db > 256)
+            continue;
+          assert_nh_ok(nh_int_gth_loc_add(w, &pp, xc, as->sh[zi], as->n[zi],
+                                          tau[k->i], as->sh[zj], as->n[zj],
+                                          rb, out, nc));
+        }
   }
 }
 
@@ -263,17 +284,18 @@ static void test_unit_gives_overlap(void **state) {
    * reaching through many cells) is a harder integrand for the atomic
    * grids than the potentials, which decay fast: within 3x the target
    * there (docs/grid.md), within the target on the uniform grid. */
-  for (int scheme = 0; scheme < 2; scheme++) {
+  static const char *name[3] = {"atomic", "uniform", "hybrid"};
+  for (int scheme = 0; scheme < 3; scheme++) {
     run r;
     nh_grid_opts_default(&o);
     o.accuracy = 1e-2 / NH_HARTREE_EV;
-    o.scheme = scheme ? NH_GRID_UNIFORM : NH_GRID_ATOMIC;
+    o.scheme = scheme;
     run_grid(MPI_COMM_WORLD, si, b, NH_GRID_UNIT, &o, &r);
     double e = compare_analytic(&r, si, b, 0, 12.0);
     say("  Si2  V=1 vs S (all images), %s grid: %lld points  max err %.2e "
         "Ha\n",
-        scheme ? "uniform" : "atomic", (long long)r.st.npoints, e);
-    assert_true(e < (scheme ? 1 : 3) * o.accuracy);
+        name[scheme], (long long)r.st.npoints, e);
+    assert_true(e < (scheme == NH_GRID_ATOMIC ? 3 : 1) * o.accuracy);
     run_free(&r);
   }
   nh_structure_destroy(&mol);
@@ -287,21 +309,29 @@ static void test_gaussian_potential(void **state) {
   (void)state;
   nh_basis *b = basis();
   nh_grid_opts o;
-  nh_structure *mol = h2o(0, NULL);
-  nh_grid_opts_default(&o);
-  o.accuracy = 1e-2 / NH_HARTREE_EV;
-  run r;
-  run_grid(MPI_COMM_WORLD, mol, b, NH_GRID_VNA, &o, &r);
-  double e = compare_analytic(&r, mol, b, 1, 6.0);
-  say("  H2O  Gaussian V vs three-centre integrals: h = %.4f  max err %.2e "
-      "Ha (%.2e eV)\n",
-      r.st.spacing, e, e * NH_HARTREE_EV);
-  assert_true(e < o.accuracy);
-  double nrm;
-  assert_nh_ok(nh_mat_norm_max(r.m, &nrm));
-  assert_true(nrm > 0.5); /* the potential is not trivially small */
-  run_free(&r);
+  nh_structure *mol = h2o(0, NULL), *si = si2();
+  for (int scheme = NH_GRID_ATOMIC; scheme <= NH_GRID_HYBRID; scheme += 2) {
+    nh_grid_opts_default(&o);
+    o.accuracy = 1e-2 / NH_HARTREE_EV;
+    o.scheme = scheme;
+    run r;
+    /* hybrid: periodic Si2 (in H2O the O-H bond leaves little room for the
+     * switches: a fine uniform grid, too slow for a unit test) */
+    const nh_structure *st = scheme == NH_GRID_HYBRID ? si : mol;
+    run_grid(MPI_COMM_WORLD, st, b, NH_GRID_VNA, &o, &r);
+    double e = compare_analytic(&r, st, b, 1, 6.0);
+    say("  %s  Gaussian V vs three-centre integrals, %s: %lld points  max "
+        "err %.2e Ha (%.2e eV)\n",
+        scheme ? "Si2" : "H2O", scheme ? "hybrid" : "atomic",
+        (long long)r.st.npoints, e, e * NH_HARTREE_EV);
+    assert_true(e < o.accuracy);
+    double nrm;
+    assert_nh_ok(nh_mat_norm_max(r.m, &nrm));
+    assert_true(nrm > 0.5); /* the potential is not trivially small */
+    run_free(&r);
+  }
   nh_structure_destroy(&mol);
+  nh_structure_destroy(&si);
   nh_basis_destroy(&b);
 }
 
@@ -311,9 +341,12 @@ static void test_rank_independence(void **state) {
   (void)state;
   nh_basis *b = basis();
   nh_grid_opts o;
-  nh_structure *mol = h2o(1, NULL);
+  nh_structure *h2op = h2o(1, NULL), *si = si2();
+  for (int scheme = NH_GRID_ATOMIC; scheme <= NH_GRID_HYBRID; scheme += 2) {
+  const nh_structure *mol = scheme == NH_GRID_HYBRID ? si : h2op;
   nh_grid_opts_default(&o);
   o.accuracy = 1e-1 / NH_HARTREE_EV;
+  o.scheme = scheme;
   run rw, rs;
   run_grid(MPI_COMM_WORLD, mol, b, NH_GRID_VNA | NH_GRID_VXC, &o, &rw);
   run_grid(MPI_COMM_SELF, mol, b, NH_GRID_VNA | NH_GRID_VXC, &o, &rs);
@@ -332,9 +365,10 @@ static void test_rank_independence(void **state) {
   assert_nh_ok(nh_mat_global_size(rw.m, &nw, NULL));
   ns = nh_mat_nblocks(rs.m);
   MPI_Allreduce(&err, &gerr, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
-  say("  periodic H2O, V_na + V_xc: %lld blocks, %d ranks vs 1: max diff "
-      "%.2e Ha\n",
-      (long long)nw, nh_test_ctx()->size, gerr);
+  say("  periodic %s, V_na + V_xc, %s: %lld blocks, %d ranks vs 1: max "
+      "diff %.2e Ha\n",
+      scheme ? "Si2" : "H2O", scheme ? "hybrid" : "atomic", (long long)nw,
+      nh_test_ctx()->size, gerr);
   assert_int_equal(nw, ns);
   assert_true(gerr < 1e-12);
   double sym;
@@ -342,7 +376,9 @@ static void test_rank_independence(void **state) {
   assert_true(sym < 1e-13);
   run_free(&rw);
   run_free(&rs);
-  nh_structure_destroy(&mol);
+  }
+  nh_structure_destroy(&h2op);
+  nh_structure_destroy(&si);
   nh_basis_destroy(&b);
 }
 
@@ -618,6 +654,49 @@ static void test_partition_of_unity(void **state) {
   nh_basis_destroy(&b);
 }
 
+/* The hybrid scheme's switch: 1 inside r1, 0 outside r2, monotone, and
+ * its first three derivatives vanish at both ends (C3: the uniform grid
+ * sees no kink); 1 - sum_a h_a at a point near two atoms. */
+static void test_hybrid_switch(void **state) {
+  (void)state;
+  const double r1 = 1.2, r2 = 2.7, d = 1e-3;
+  assert_true(grid_hybrid_switch(0, r1, r2) == 1);
+  assert_true(grid_hybrid_switch(r1, r1, r2) == 1);
+  assert_true(grid_hybrid_switch(r2, r1, r2) == 0);
+  assert_true(grid_hybrid_switch(5, r1, r2) == 0);
+  assert_close(grid_hybrid_switch(0.5 * (r1 + r2), r1, r2), 0.5, 1e-15);
+  double prev = 1;
+  for (int k = 1; k <= 100; k++) {
+    double h = grid_hybrid_switch(r1 + (r2 - r1) * k / 100.0, r1, r2);
+    assert_true(h <= prev);
+    prev = h;
+  }
+  /* (r - r1)^4 and (r2 - r)^4 behaviour: h(r1 + d) = 1 - O(d^4) */
+  assert_true(1 - grid_hybrid_switch(r1 + d, r1, r2) < 35 * pow(d / 1.5, 4));
+  assert_true(grid_hybrid_switch(r2 - d, r1, r2) < 35 * pow(d / 1.5, 4));
+  assert_true(1 - grid_hybrid_switch(r1 + 0.1, r1, r2) > 1e-5);
+  /* 1 - sum h over two atoms, one of them in range */
+  grid_setup g;
+  nh_atoms at;
+  double x[2][3] = {{0, 0, 0}, {3, 0, 0}};
+  int z[2] = {14, 8};
+  int64_t near[2] = {0, 1};
+  memset(&g, 0, sizeof g);
+  memset(&at, 0, sizeof at);
+  at.x = x;
+  at.z = z;
+  g.at = &at;
+  double r2a[2] = {r2, 1.0};
+  g.hyb_r1[14] = r1;
+  g.hyb_r1[8] = 0.5;
+  g.hyb_r2a = r2a;
+  double p[3] = {0, 2.0, 0};
+  assert_close(grid_hybrid_rest(&g, p, near, 2),
+               1 - grid_hybrid_switch(2.0, r1, r2), 1e-15);
+  double q[3] = {0.6, 0, 0}; /* inside atom 0's r1: nothing left */
+  assert_true(grid_hybrid_rest(&g, q, near, 2) == 0);
+}
+
 /* Input keys and their errors. */
 static void test_opts(void **state) {
   (void)state;
@@ -642,6 +721,12 @@ static void test_opts(void **state) {
   assert_int_equal(o.radial, 50);
   assert_int_equal(o.angular, 12);
   nh_toml_destroy(&doc);
+  const char *hyb = "[grid]\nscheme = \"hybrid\"\n";
+  assert_nh_ok(nh_toml_parse_string("in.toml", hyb, strlen(hyb), &doc));
+  assert_nh_ok(nh_toml_get_table(nh_toml_root(doc), "grid", &t));
+  assert_nh_ok(nh_grid_opts_from_toml(doc, t, &o));
+  assert_int_equal(o.scheme, NH_GRID_HYBRID);
+  nh_toml_destroy(&doc);
   const char *bad[3][2] = {
       {"[grid]\n\nbatch = 40\n", "in.toml:3: key 'grid.batch'"},
       {"[grid]\nscheme = \"becke\"\n", "in.toml:2: key 'grid.scheme'"},
@@ -664,6 +749,7 @@ int main(int argc, char **argv) {
   species_init();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_opts),
+      cmocka_unit_test(test_hybrid_switch),
       cmocka_unit_test(test_partition_of_unity),
       cmocka_unit_test(test_unit_gives_overlap),
       cmocka_unit_test(test_gaussian_potential),
