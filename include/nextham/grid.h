@@ -1,6 +1,6 @@
 /* nextham grid: the real-space grid part of H0 (DESIGN.md §4),
  *   <phi_i| sum_a V_na,a + V_xc[rho0] |phi_j>,   rho0 = sum_a rho_a,
- * integrated in batches of points as BLAS-3 products. Two schemes
+ * integrated in batches of points as BLAS-3 products. Three schemes
  * (docs/grid.md):
  *
  * - atomic (default): atom-centred grids (Mura-Knowles radial shells x
@@ -11,6 +11,11 @@
  *   directions), cut into batches of bs^3 points; a batch belongs to the
  *   rank that owns the atom nearest to its centre (ties broken by atom
  *   index and image). Kept for cross-checks.
+ * - hybrid: the uniform grid with weights times 1 - sum_a h_a plus an
+ *   atom-centred sphere per atom with weights times h_a, h_a a smooth
+ *   radial switch that is 1 on the pseudo-core and 0 beyond r2 (<= 3.5
+ *   bohr); no partition weights. A sphere is integrated by the rank that
+ *   owns its atom.
  *
  * Either way every point is integrated by exactly one rank, whatever the
  * number of ranks. A rank integrates its batches with its owned and ghost
@@ -33,11 +38,13 @@ typedef struct nh_grid_opts {
   /* Target error per matrix element, Hartree (default 0.1 meV). It sets
    * the grid sizes (unless overridden below) and the screening thresholds. */
   double accuracy;
-  int scheme;     /* NH_GRID_ATOMIC (default) or NH_GRID_UNIFORM          */
-  /* uniform scheme */
+  int scheme;     /* NH_GRID_ATOMIC (default), NH_GRID_UNIFORM or
+                     NH_GRID_HYBRID                                        */
+  /* uniform and hybrid schemes */
   double spacing; /* bohr; > 0 overrides the spacing derived from accuracy */
   int batch;      /* grid points per batch edge (default 4: 64 points)     */
-  /* atomic scheme: > 0 override the sizes derived from accuracy */
+  /* atomic scheme (hybrid: its spheres): > 0 override the sizes derived
+   * from accuracy */
   int radial;     /* radial shells (Mura-Knowles, to infinity)             */
   int angular;    /* largest number of Gauss-Legendre theta points; a shell
                      has angular x 2 angular points (exact to degree
@@ -47,7 +54,8 @@ typedef struct nh_grid_opts {
 /* Fills o with the defaults above. */
 void nh_grid_opts_default(nh_grid_opts *o);
 /* Reads the [grid] table tbl of doc (tbl NULL: defaults): accuracy (eV),
- * scheme ("atomic" or "uniform"), spacing (Å), batch, radial, angular
+ * scheme ("atomic", "uniform" or "hybrid"), spacing (Å), batch, radial,
+ * angular
  * (docs/input.md). Bad values name the file, line and
  * key (NH_ERR_INPUT). */
 nh_err nh_grid_opts_from_toml(const nh_toml *doc, nh_toml_val *tbl,
@@ -85,8 +93,9 @@ enum {
 typedef struct nh_grid_stats {
   /* uniform: the largest grid step along a lattice vector (bohr) and the
    * points along each lattice vector (periodic; per box length along
-   * non-periodic directions). atomic: spacing 0 and n = (radial shells,
-   * largest theta and phi points of a shell). */
+   * non-periodic directions); hybrid: the same (after any refinement).
+   * atomic: spacing 0 and n = (radial shells, largest theta and phi points
+   * of a shell). */
   double spacing;
   int n[3];
   int64_t npoints;  /* points integrated (with a nonzero weight, in     */
@@ -129,7 +138,9 @@ double nh_grid_h0_halo(const nh_basis *b,
  * basis function radius r_f plus the larger of r_f and the potential radii
  * r_V, plus one batch diagonal. atomic: the atom-grid radius max(r_f, r_V)
  * plus the larger of that and the partition radius, plus the largest
- * batch radius. Local, the same on every rank. */
+ * batch radius. hybrid: the uniform halo, at least the largest sphere
+ * radius plus a batch radius plus max(r_f, r_V). Local, the same on every
+ * rank. */
 double nh_grid_halo(const nh_basis *b,
                     const nh_grid_species *const sp[NH_MAX_Z + 1],
                     const nh_grid_opts *o);
