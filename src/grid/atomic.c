@@ -473,12 +473,17 @@ nh_err grid_atomic_for_batches(grid_setup *g, grid_batch *bt, grid_batch_fn fn,
   aw.fn = fn;
   aw.arg = arg;
   NH_CALL(grid_batch_points(bt, g->ag.npmax));
+  nh_progress pr;
+  nh_progress_start(&pr, g->ctx, "grid, atom-centred grids of atoms",
+                    (long)g->at->nlocal);
   for (int64_t a = 0; a < g->at->nlocal; a++) {
     NH_CALL_GOTO(atom_neighbours(g, a, &aw), out);
     NH_CALL_GOTO(atom_points(g, a, &aw), out);
     if (aw.n)
       NH_CALL_GOTO(split(g, a, &aw, aw.idx, (int)aw.n, 0), out);
+    nh_progress_update(&pr, (long)a + 1);
   }
+  nh_progress_finish(&pr);
 out:
   *nbatch = aw.nbatch;
   atom_work_free(&aw);
@@ -633,11 +638,15 @@ nh_err grid_sphere_for_batches(grid_setup *g, grid_batch *bt, grid_batch_fn fn,
   aw.fn = fn;
   aw.arg = arg;
   NH_CALL(grid_batch_points(bt, g->ag.npmax));
+  nh_progress pr;
+  nh_progress_start(&pr, g->ctx, "grid, spheres of atoms", (long)g->at->nlocal);
   for (int64_t a = 0; a < g->at->nlocal; a++) {
     NH_CALL_GOTO(sphere_points(g, a, &aw), out);
     if (aw.n)
       NH_CALL_GOTO(split(g, a, &aw, aw.idx, (int)aw.n, 1), out);
+    nh_progress_update(&pr, (long)a + 1);
   }
+  nh_progress_finish(&pr);
 out:
   *nbatch = aw.nbatch;
   atom_work_free(&aw);

@@ -512,7 +512,10 @@ static nh_err uniform_for_batches(grid_setup *g, grid_batch *bt,
     }
   }
   int bidx[3];
-  for (bidx[0] = bmin[0]; bidx[0] <= bmax[0]; bidx[0]++)
+  nh_progress pr; /* by planes of batches of the rank's box */
+  nh_progress_start(&pr, g->ctx, "grid, uniform batch planes",
+                    (long)(bmax[0] - bmin[0] + 1));
+  for (bidx[0] = bmin[0]; bidx[0] <= bmax[0]; bidx[0]++) {
     for (bidx[1] = bmin[1]; bidx[1] <= bmax[1]; bidx[1]++)
       for (bidx[2] = bmin[2]; bidx[2] <= bmax[2]; bidx[2]++) {
         double f[3], c[3];
@@ -533,6 +536,9 @@ static nh_err uniform_for_batches(grid_setup *g, grid_batch *bt,
         NH_CALL_GOTO(fn(g, bt, arg), out);
         (*nbatch)++;
       }
+    nh_progress_update(&pr, (long)(bidx[0] - bmin[0] + 1));
+  }
+  nh_progress_finish(&pr);
 out:
   nh_free(&probe.cand);
   nh_free(&near);
