@@ -54,10 +54,11 @@ static void gauss_legendre(int n, double *x, double *w) {
 }
 
 /* Radial shells and largest theta count from the accuracy (Hartree), when
- * not given: calibrated on Si8 (docs/grid.md, convergence table). */
+ * not given: radial calibrated on Si8, angular on graphene, whose short
+ * bonds need more directions than Si (docs/grid.md, convergence tables). */
 static void atomic_sizes(const nh_grid_opts *o, int *nrad, int *nth) {
   double lg = log10(o->accuracy * NH_HARTREE_EV); /* -4 at the default */
-  int nr = (int)ceil(20 - 10 * lg - 1e-9), nt = (int)ceil(4 - 5 * lg - 1e-9);
+  int nr = (int)ceil(20 - 10 * lg - 1e-9), nt = (int)ceil(4 - 7 * lg - 1e-9);
   nt = nt < 6 ? 6 : nt;
   *nrad = o->radial > 0 ? o->radial : nr;
   *nth = o->angular > 0 ? o->angular : nt;
