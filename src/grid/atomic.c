@@ -465,32 +465,6 @@ static nh_err split(grid_setup *g, int64_t a, atom_work *aw, int *idx, int n,
   return NH_OK;
 }
 
-nh_err grid_atomic_for_batches(grid_setup *g, grid_batch *bt, grid_batch_fn fn,
-                               void *arg, int64_t *nbatch) {
-  nh_err err = NH_OK;
-  atom_work aw;
-  memset(&aw, 0, sizeof aw);
-  aw.bt = bt;
-  aw.fn = fn;
-  aw.arg = arg;
-  NH_CALL(grid_batch_points(bt, g->ag.npmax));
-  nh_progress pr;
-  nh_progress_start(&pr, g->ctx, "grid, atom-centred grids of atoms",
-                    (long)g->at->nlocal);
-  for (int64_t a = 0; a < g->at->nlocal; a++) {
-    NH_CALL_GOTO(atom_neighbours(g, a, &aw), out);
-    NH_CALL_GOTO(atom_points(g, a, &aw), out);
-    if (aw.n)
-      NH_CALL_GOTO(split(g, a, &aw, aw.idx, (int)aw.n, 0), out);
-    nh_progress_update(&pr, (long)a + 1);
-  }
-  nh_progress_finish(&pr);
-out:
-  *nbatch = aw.nbatch;
-  atom_work_free(&aw);
-  return err;
-}
-
 /* ------------------------------------------------ hybrid spheres */
 
 /* The switch h(r): 1 for r <= r1, 0 for r >= r2 and in between the
@@ -630,8 +604,12 @@ static nh_err sphere_points(const grid_setup *g, int64_t a, atom_work *aw) {
   return NH_OK;
 }
 
-nh_err grid_sphere_for_batches(grid_setup *g, grid_batch *bt, grid_batch_fn fn,
-                               void *arg, int64_t *nbatch) {
+/* The batches of the owned atoms' own grids: the atom-centred grids with
+ * partition weights (sphere = 0) or the hybrid scheme's spheres, whose
+ * weights are final (sphere = 1). */
+static nh_err atoms_for_batches(grid_setup *g, grid_batch *bt,
+                                grid_batch_fn fn, void *arg, int sphere,
+                                int64_t *nbatch) {
   nh_err err = NH_OK;
   atom_work aw;
   memset(&aw, 0, sizeof aw);
@@ -640,11 +618,19 @@ nh_err grid_sphere_for_batches(grid_setup *g, grid_batch *bt, grid_batch_fn fn,
   aw.arg = arg;
   NH_CALL(grid_batch_points(bt, g->ag.npmax));
   nh_progress pr;
-  nh_progress_start(&pr, g->ctx, "grid, spheres of atoms", (long)g->at->nlocal);
+  nh_progress_start(&pr, g->ctx,
+                    sphere ? "grid, spheres of atoms"
+                           : "grid, atom-centred grids of atoms",
+                    (long)g->at->nlocal);
   for (int64_t a = 0; a < g->at->nlocal; a++) {
-    NH_CALL_GOTO(sphere_points(g, a, &aw), out);
+    if (sphere) {
+      NH_CALL_GOTO(sphere_points(g, a, &aw), out);
+    } else {
+      NH_CALL_GOTO(atom_neighbours(g, a, &aw), out);
+      NH_CALL_GOTO(atom_points(g, a, &aw), out);
+    }
     if (aw.n)
-      NH_CALL_GOTO(split(g, a, &aw, aw.idx, (int)aw.n, 1), out);
+      NH_CALL_GOTO(split(g, a, &aw, aw.idx, (int)aw.n, sphere), out);
     nh_progress_update(&pr, (long)a + 1);
   }
   nh_progress_finish(&pr);
@@ -652,6 +638,18 @@ out:
   *nbatch = aw.nbatch;
   atom_work_free(&aw);
   return err;
+}
+
+nh_err grid_atomic_for_batches(grid_setup *g, grid_batch *bt, grid_batch_fn fn,
+                               void *arg, int64_t *nbatch) {
+  NH_CALL(atoms_for_batches(g, bt, fn, arg, 0, nbatch));
+  return NH_OK;
+}
+
+nh_err grid_sphere_for_batches(grid_setup *g, grid_batch *bt, grid_batch_fn fn,
+                               void *arg, int64_t *nbatch) {
+  NH_CALL(atoms_for_batches(g, bt, fn, arg, 1, nbatch));
+  return NH_OK;
 }
 
 double grid_hybrid_rest(const grid_setup *g, const double r[3],
