@@ -49,6 +49,9 @@ void nh_domain_region(const nh_domain *dom, double lo[3], double hi[3]);
 int nh_domain_owner(const nh_domain *dom, int64_t gid);
 /* Index k < nlocal of an owned atom, or -1. */
 int64_t nh_domain_local_index(const nh_domain *dom, int64_t gid);
+/* Row of a global atom in the atom table: the owned atom, else its first
+ * ghost image; -1 if this rank does not know it. O(1) (hash). */
+int64_t nh_domain_index(const nh_domain *dom, int64_t gid);
 
 /* Fills ghost entries of a per-atom array (width doubles per atom, in the
  * atom table order) from their owners: point-to-point messages to the ranks

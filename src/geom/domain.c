@@ -133,6 +133,10 @@ int nh_domain_owner(const nh_domain *dom, int64_t gid) {
   return k < 0 ? -1 : dom->atoms.owner[k];
 }
 
+int64_t nh_domain_index(const nh_domain *dom, int64_t gid) {
+  return nh_hmap_get(&dom->index, (uint64_t)gid, 0);
+}
+
 int64_t nh_domain_local_index(const nh_domain *dom, int64_t gid) {
   int64_t k = nh_hmap_get(&dom->index, (uint64_t)gid, 0);
   return k >= 0 && k < dom->atoms.nlocal ? k : -1;

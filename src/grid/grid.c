@@ -640,7 +640,7 @@ nh_err nh_grid_integrate(const nh_domain *dom, const nh_basis *b,
   nh_timer_start("grid");
   nh_err err = grid_setup_create(dom, b, sp, terms, o, &g);
   if (!err)
-    err = grid_acc_init(&ra.acc, dom, g->at, g->nat, m);
+    err = grid_acc_init(&ra.acc, dom, m);
   if (!err)
     err = grid_for_batches(g, &ra.bt, integrate_batch, &ra, &nb);
   if (!err)

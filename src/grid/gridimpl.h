@@ -114,7 +114,7 @@ typedef struct grid_batch {
  * of rows owned elsewhere, not a second copy of the rank's share. */
 typedef struct grid_acc {
   nh_mat *m;
-  unsigned char *own; /* per atom-table entry: row atom owned here */
+  int rank; /* rows of atoms with at->owner == rank go straight into m */
   double *zero;       /* zeros for creating blocks in m */
   int64_t nzero;
   nh_hmap map;
@@ -221,8 +221,7 @@ void grid_xc_end(grid_setup *g);
 void grid_xc_eval(grid_setup *g, grid_batch *bt);
 
 /* vmat.c */
-nh_err grid_acc_init(grid_acc *a, const nh_domain *dom, const nh_atoms *at,
-                     int64_t nat, nh_mat *m);
+nh_err grid_acc_init(grid_acc *a, const nh_domain *dom, nh_mat *m);
 void grid_acc_free(grid_acc *a);
 /* Adds the batch's contribution sum_p a_p phi_i phi_j + b_p . grad(phi_i
  * phi_j) to the accumulator. */

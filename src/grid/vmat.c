@@ -19,14 +19,10 @@ extern void dgemm_(const char *ta, const char *tb, const int *m, const int *n,
                    const int *lda, const double *b, const int *ldb,
                    const double *beta, double *c, const int *ldc);
 
-nh_err grid_acc_init(grid_acc *a, const nh_domain *dom, const nh_atoms *at,
-                     int64_t nat, nh_mat *m) {
+nh_err grid_acc_init(grid_acc *a, const nh_domain *dom, nh_mat *m) {
   memset(a, 0, sizeof *a);
   a->m = m;
-  NH_CALL(nh_malloc((size_t)nat + 1, &a->own));
-  int me = nh_domain_ctx(dom)->rank;
-  for (int64_t k = 0; k < nat; k++)
-    a->own[k] = nh_domain_owner(dom, at->gid[k]) == me;
+  a->rank = nh_domain_ctx(dom)->rank;
   NH_CALL(nh_hmap_init(&a->map, 1024));
   return NH_OK;
 }
@@ -43,7 +39,6 @@ static void acc_free_hash(grid_acc *a) {
 
 void grid_acc_free(grid_acc *a) {
   acc_free_hash(a);
-  nh_free(&a->own);
   nh_free(&a->zero);
   memset(a, 0, sizeof *a);
 }
@@ -92,7 +87,7 @@ static nh_err acc_block(grid_acc *a, int64_t i, int64_t j, const int n[3],
 static nh_err dest_block(grid_acc *a, const nh_atoms *at, int64_t ka,
                          int64_t kb, const int n[3], int nr, int nc,
                          double **blk) {
-  if (!a->own[ka])
+  if (at->owner[ka] != a->rank)
     return acc_block(a, at->gid[ka], at->gid[kb], n, nr, nc, blk);
   *blk = nh_mat_get_block(a->m, at->gid[ka], at->gid[kb], n);
   if (*blk)

@@ -265,43 +265,38 @@ static int canonical(const nh_pair *q) {
   if (q->i == q->j) return lexsign(q->n) >= 0;
   return ((q->i + q->j) % 2 == 0) == (q->i < q->j);
 }
-/* Positions as the domain's owners compute them: tau of every atom (the
- * owner's CP2K-wrapped value, also for ghosts), found by global index, and
- * the image position tau + n.A with the domain's own formula. Both owners
- * of a pair across a domain boundary then integrate it with bitwise the
- * same displacement. */
+/* Positions as the domain's owners compute them: tau of every atom-table
+ * row (the owner's CP2K-wrapped value, also for ghosts; a gid is found
+ * with nh_domain_index) and the image position tau + n.A with the
+ * domain's own formula. Both owners of a pair across a domain boundary
+ * then integrate it with bitwise the same displacement. */
 typedef struct tau_table {
+  const nh_domain *dom;
   double (*tau)[3];
-  nh_hmap index; /* gid -> row of tau */
   double lat[3][3];
 } tau_table;
 
-static void tau_free(tau_table *t) {
-  nh_free(&t->tau);
-  nh_hmap_free(&t->index);
-}
+static void tau_free(tau_table *t) { nh_free(&t->tau); }
 
 static nh_err tau_init(const nh_domain *dom, tau_table *t) {
   const nh_atoms *at = nh_domain_atoms(dom);
   int64_t nat = at->nlocal + at->nghost;
   int pbc[3];
   memset(t, 0, sizeof *t);
+  t->dom = dom;
   nh_domain_lattice(dom, t->lat, pbc);
   NH_CALL(nh_calloc((size_t)nat + 1, sizeof *t->tau, &t->tau));
   for (int64_t k = 0; k < at->nlocal; k++)
     memcpy(t->tau[k], at->x[k], sizeof t->tau[k]);
   NH_CALL(nh_domain_forward(dom, &t->tau[0][0], 3));
-  NH_CALL(nh_hmap_init(&t->index, (size_t)nat));
-  for (int64_t k = nat - 1; k >= 0; k--) /* the first entry of a gid wins */
-    NH_CALL(nh_hmap_put(&t->index, (uint64_t)at->gid[k], 0, k));
   return NH_OK;
 }
 
 /* d = (tau_j + n.A) - tau_i, as the neighbour list computes it. */
 static void tau_disp(const tau_table *t, int64_t i, int64_t j, const int n[3],
                      double d[3]) {
-  const double *ti = t->tau[nh_hmap_get(&t->index, (uint64_t)i, 0)],
-               *tj = t->tau[nh_hmap_get(&t->index, (uint64_t)j, 0)];
+  const double *ti = t->tau[nh_domain_index(t->dom, i)],
+               *tj = t->tau[nh_domain_index(t->dom, j)];
   for (int c = 0; c < 3; c++)
     d[c] = (tj[c] + (n[0] * t->lat[0][c] + n[1] * t->lat[1][c] +
                      n[2] * t->lat[2][c])) - ti[c];
@@ -335,7 +330,8 @@ static nh_err st_block(asm_ctx *c, const tau_table *t, int ops,
                        c->sp->basis->elem[zj]->nshell, zero, c->sp->shell[zi],
                        c->sp->basis->elem[zi]->nshell, d, c->o->screen, c->b3,
                        c->b2, ni));
-  transpose(c->b3, nj, ni, c->b1);
+  if (ops & NH_INT_OVERLAP)
+    transpose(c->b3, nj, ni, c->b1);
   if (ops & NH_INT_KINETIC) {
     memcpy(c->b3, c->b2, (size_t)ni * nj * sizeof *c->b3);
     transpose(c->b3, nj, ni, c->b2);

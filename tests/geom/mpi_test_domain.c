@@ -60,6 +60,15 @@ static int *check_ownership(const nh_domain *dom, int natoms) {
     assert_int_equal(at->owner[k], ctx->rank);
     assert_int_equal(nh_domain_local_index(dom, at->gid[k]), k);
     assert_int_equal(nh_domain_owner(dom, at->gid[k]), ctx->rank);
+    assert_int_equal(nh_domain_index(dom, at->gid[k]), k);
+  }
+  /* a ghost's gid leads to its owned row, or to its first ghost row */
+  for (int64_t k = at->nlocal; k < at->nlocal + at->nghost; k++) {
+    int64_t r = nh_domain_index(dom, at->gid[k]);
+    assert_true(r >= 0 && r <= k);
+    assert_int_equal(at->gid[r], at->gid[k]);
+    assert_true(r < at->nlocal || r == at->nlocal ||
+                at->gid[r - 1] != at->gid[r]);
   }
   MPI_Allreduce(MPI_IN_PLACE, count, natoms, MPI_INT, MPI_SUM, ctx->comm);
   MPI_Allreduce(MPI_IN_PLACE, owner, natoms, MPI_INT, MPI_MAX, ctx->comm);
@@ -267,6 +276,7 @@ static void check_all(const nh_structure *s, const double *weight,
   check_neighbors(dom, s, 0.6 * halo, 1);
   assert_int_equal(nh_domain_owner(dom, s->natoms + 5), -1);
   assert_int_equal(nh_domain_local_index(dom, -1), -1);
+  assert_int_equal(nh_domain_index(dom, s->natoms + 5), -1);
   free(owner);
   nh_domain_destroy(&dom);
   assert_null(dom);
